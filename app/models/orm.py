@@ -1,0 +1,146 @@
+"""SQLAlchemy mapping of the local store (schema version in ``schema.py``).
+
+The three record kinds share one table (single-table inheritance): the list,
+filters, search and sync all work across kinds, and a row lookup never needs
+a join. The tables themselves are created only by the migrations in
+``schema.py``; a test checks that this mapping and the migrated schema agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime stored as ISO-8601 text (sorts as it reads)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Meta(Base):
+    """Key/value facts about this store: device id, logical clock, cursors."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Record(Base):
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    kind: Mapped[str] = mapped_column(String)
+    author: Mapped[str] = mapped_column(String, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String, default="draft")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Per field, the (logical clock, device id) of the write that set it: what
+    # sync compares to pick the same winner on every replica.
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    title: Mapped[str] = mapped_column(String, default="")
+    search_rowid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "record"}
+
+
+class LessonPlan(Record):
+    subject: Mapped[str | None] = mapped_column(String, nullable=True)
+    grade: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    class_name: Mapped[str] = mapped_column(String, default="", nullable=True)
+    planned_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    unit: Mapped[str] = mapped_column(String, default="", nullable=True)
+    objectives: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    key_points: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    materials: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    procedure: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=True)
+    assessment: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    homework: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    reflection: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=True)
+
+    __mapper_args__ = {"polymorphic_identity": "lesson_plan"}
+
+
+class TrainingRecord(Record):
+    training_type: Mapped[str | None] = mapped_column(String, nullable=True)
+    provider: Mapped[str] = mapped_column(String, default="", nullable=True)
+    start_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    end_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    location: Mapped[str] = mapped_column(String, default="", nullable=True)
+    online: Mapped[bool] = mapped_column(Boolean, default=False, nullable=True)
+    topics: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    takeaways: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    action_plan: Mapped[str] = mapped_column(Text, default="", nullable=True)
+
+    __mapper_args__ = {"polymorphic_identity": "training"}
+
+
+class ExchangeLog(Record):
+    partner_school: Mapped[str] = mapped_column(String, default="", nullable=True)
+    exchange_type: Mapped[str | None] = mapped_column(String, nullable=True)
+    direction: Mapped[str | None] = mapped_column(String, nullable=True)
+    exchange_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    duration_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    teacher_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    student_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    activities: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    observations: Mapped[str] = mapped_column(Text, default="", nullable=True)
+    outcomes: Mapped[str] = mapped_column(Text, default="", nullable=True)
+
+    __mapper_args__ = {"polymorphic_identity": "exchange"}
+
+
+class Change(Base):
+    """One field of one record set to one value, in one local transaction.
+
+    Written in the same transaction as the record itself, so a saved edit is
+    always in the log. ``seq`` orders local changes; ``clock`` (a Lamport
+    clock, never the wall clock) orders them against other devices'.
+    """
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    change_id: Mapped[str] = mapped_column(String, unique=True)
+    record_id: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    field: Mapped[str] = mapped_column(String)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    clock: Mapped[int] = mapped_column(Integer)
+    device_id: Mapped[str] = mapped_column(String)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+KIND_CLASSES: dict[str, type[Record]] = {
+    "lesson_plan": LessonPlan,
+    "training": TrainingRecord,
+    "exchange": ExchangeLog,
+}

@@ -1,0 +1,155 @@
+"""Schema versions of the local store and the steps between them.
+
+The version lives in SQLite's ``PRAGMA user_version`` and the file is marked
+as ours with ``PRAGMA application_id``. Each step below is frozen SQL: once
+released it never changes, so a store written by any older Fieldbook upgrades
+along the same path a fresh one is built by. Both are checked by the tests.
+
+To change the schema: append a step, bump nothing else (``CURRENT_VERSION`` is
+the number of steps), update ``orm.py`` to match.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger("fieldbook.store")
+
+APPLICATION_ID = 0x46424B31  # "FBK1"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+_V1 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE records (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    author TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'draft',
+    deleted BOOLEAN NOT NULL DEFAULT 0,
+    deleted_at TEXT,
+    versions JSON NOT NULL DEFAULT '{}',
+    title TEXT NOT NULL DEFAULT '',
+    -- lesson plans
+    subject TEXT, grade INTEGER, class_name TEXT, planned_date DATE,
+    duration_minutes INTEGER, unit TEXT, objectives TEXT, key_points TEXT,
+    materials TEXT, procedure JSON, assessment TEXT, homework TEXT,
+    reflection TEXT, tags JSON,
+    -- training records
+    training_type TEXT, provider TEXT, start_date DATE, end_date DATE,
+    hours FLOAT, location TEXT, online BOOLEAN, topics TEXT, takeaways TEXT,
+    action_plan TEXT,
+    -- exchange logs
+    partner_school TEXT, exchange_type TEXT, direction TEXT, exchange_date DATE,
+    duration_hours FLOAT, teacher_count INTEGER, student_count INTEGER,
+    activities TEXT, observations TEXT, outcomes TEXT
+);
+CREATE INDEX ix_records_kind_updated ON records (kind, deleted, updated_at);
+CREATE INDEX ix_records_lesson_date ON records (kind, deleted, planned_date);
+CREATE INDEX ix_records_training_date ON records (kind, deleted, start_date);
+CREATE INDEX ix_records_exchange_date ON records (kind, deleted, exchange_date);
+CREATE INDEX ix_records_subject_grade ON records (kind, deleted, subject, grade);
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id TEXT NOT NULL UNIQUE,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value JSON,
+    clock INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX ix_changes_record_field ON changes (record_id, field);
+INSERT INTO meta (key, value) VALUES ('device_id', lower(hex(randomblob(16))));
+INSERT INTO meta (key, value) VALUES ('clock', '0');
+INSERT INTO meta (key, value) VALUES ('pushed_seq', '0');
+"""
+
+# Version 2 adds the full-text index. Text is indexed as pre-split tokens
+# (Chinese as overlapping character pairs, see search.py), so the built-in
+# unicode61 tokenizer only has to split on the spaces we put in. A record's
+# index row is found by ``records.search_rowid``; a re-indexed record gets a
+# new, higher rowid, so rowid order is "most recently changed first".
+_V2 = """
+ALTER TABLE records ADD COLUMN search_rowid INTEGER;
+CREATE VIRTUAL TABLE search_index USING fts5(
+    record_id UNINDEXED,
+    body,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Execute statements one by one: ``executescript`` would COMMIT first."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement!r}")
+
+
+def _step_1(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V1)
+
+
+def _step_2(conn: sqlite3.Connection) -> None:
+    from app.models.search import rebuild_index
+
+    _run_script(conn, _V2)
+    rebuild_index(conn)
+
+
+# Index i holds the step from version i to version i + 1.
+STEPS: list[Callable[[sqlite3.Connection], None]] = [_step_1, _step_2]
+CURRENT_VERSION = len(STEPS)
+
+
+def read_header_version(path: Path) -> tuple[int, int] | None:
+    """``(user_version, application_id)`` from the file header, without opening it.
+
+    Reading raw bytes touches nothing, which is what a store written by a newer
+    Fieldbook deserves. ``None`` if the file is empty (a store whose creation
+    was interrupted before anything was written).
+    """
+    with path.open("rb") as f:
+        header = f.read(100)
+    if not header:
+        return None
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        raise ValueError("not an SQLite database")
+    return int.from_bytes(header[60:64], "big"), int.from_bytes(header[68:72], "big")
+
+
+def migrate(conn: sqlite3.Connection, from_version: int, to_version: int = CURRENT_VERSION) -> None:
+    """Run the steps ``from_version -> to_version`` in one transaction.
+
+    SQLite's DDL is transactional, so a power cut mid-upgrade leaves the store
+    at its old version rather than half-upgraded.
+    """
+    if from_version == to_version:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for version in range(from_version, to_version):
+            log.info("Upgrading the store from schema version %d to %d", version, version + 1)
+            STEPS[version](conn)
+        conn.execute(f"PRAGMA user_version = {int(to_version)}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

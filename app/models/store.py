@@ -1,0 +1,591 @@
+"""The local store: one SQLite file per user, safe against power cuts.
+
+Every write is one transaction that changes the record, appends to the change
+log and refreshes the search index together, so a saved edit is either wholly
+there (and queued for sync) or not at all. The file runs in WAL mode with
+``synchronous=FULL``: once a save returns, a power cut cannot take it back.
+
+Methods are safe to call from any thread (each call uses its own connection
+from a pool); the UI still sends every write through one writer thread so
+writes never wait on each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, literal_column, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from app.errors import (
+    DiskFullError,
+    RecordNotFound,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreTooNewError,
+    ValidationFailed,
+)
+from app.models import schema
+from app.models.fields import TRACKED_META_FIELDS, FieldType, Kind, Status, kind_spec
+from app.models.orm import KIND_CLASSES, Change, Meta, Record, utcnow
+from app.models.search import index_body, match_query
+from app.models.validation import Problem, empty_value, to_json, validate_record
+
+log = logging.getLogger("fieldbook.store")
+
+BACKUPS_KEPT = 7
+_RECORDS = Record.__table__
+
+
+@dataclass(frozen=True)
+class RecordData:
+    """A record as plain data: what editors show and the store saves."""
+
+    id: str
+    kind: str
+    author: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    status: str
+    deleted: bool
+    values: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        return str(self.values.get(kind_spec(self.kind).title_field) or "")
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    record: RecordData
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What the list shows: one kind, optional filters, one sort column."""
+
+    kind: str
+    status: str | None = None
+    subject: str | None = None
+    grade: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str = "updated_at"
+    descending: bool = True
+
+    def sortable(self) -> tuple[str, ...]:
+        return (*kind_spec(self.kind).list_columns, "status", "updated_at")
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One line of a list: ``cells`` follow the kind's ``list_columns``
+    (for search results: title and date)."""
+
+    id: str
+    kind: str
+    status: str
+    updated_at: dt.datetime
+    cells: tuple[Any, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    seq: int
+    change_id: str
+    record_id: str
+    kind: str
+    field: str
+    value: Any
+    clock: int
+    device_id: str
+
+
+def translate_error(path: object, exc: BaseException) -> StoreError:
+    """Map an SQLite error to the typed error the user can act on."""
+    message = str(getattr(exc, "orig", None) or exc)
+    lowered = message.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return StoreBusyError(path, message)
+    if "full" in lowered:
+        return DiskFullError(path, message)
+    if any(s in lowered for s in ("unable to open", "readonly", "read-only", "i/o error")):
+        return StoreError(path, message)
+    return StoreCorruptError(path, message)
+
+
+# --- opening ---------------------------------------------------------------
+
+
+def make_backup(source: Path, backups: Path, label: str) -> Path:
+    """Copy a store consistently (SQLite's online backup) and keep the last few."""
+    backups.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-%f")
+    target = backups / f"fieldbook-{label}-{stamp}.db"
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    for old in list_backups(backups)[BACKUPS_KEPT:]:
+        old.unlink(missing_ok=True)
+    log.info("Backed up the store to %s", target)
+    return target
+
+
+def list_backups(backups: Path) -> list[Path]:
+    """Backups, newest first."""
+    if not backups.is_dir():
+        return []
+    return sorted(backups.glob("fieldbook-*.db"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _check_file(path: Path) -> None:
+    """Refuse, before opening it, a file we must not touch."""
+    try:
+        header = schema.read_header_version(path)
+    except ValueError:
+        raise StoreCorruptError(path, "not a Fieldbook store") from None
+    except OSError as exc:
+        raise StoreError(path, str(exc)) from exc
+    if header is None:
+        return
+    version, app_id = header
+    if version > schema.CURRENT_VERSION:
+        raise StoreTooNewError(path, version, schema.CURRENT_VERSION)
+    if app_id not in (0, schema.APPLICATION_ID) or (version and app_id != schema.APPLICATION_ID):
+        raise StoreCorruptError(path, "not a Fieldbook store")
+
+
+def _prepare(path: Path, backups: Path) -> None:
+    """Create, verify or upgrade the file so it is at the current version."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > schema.CURRENT_VERSION:
+            raise StoreTooNewError(path, version, schema.CURRENT_VERSION)
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version == 0 and tables:
+            raise StoreCorruptError(path, "not a Fieldbook store")
+        if version:
+            conn.execute("SELECT count(*) FROM meta").fetchone()
+        if 0 < version < schema.CURRENT_VERSION:
+            conn.close()
+            make_backup(path, backups, f"v{version}")
+            conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        schema.migrate(conn, version)
+    except sqlite3.Error as exc:
+        raise translate_error(path, exc) from exc
+    finally:
+        conn.close()
+
+
+def _engine(path: Path, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": 10},
+        json_serializer=lambda obj: json.dumps(obj, ensure_ascii=False),
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        for pragma in ("foreign_keys = ON", "synchronous = FULL", "busy_timeout = 10000"):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that
+        # upgrades later can fail with "database is locked" instead of waiting.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """The open local store. Create with :meth:`open`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = _engine(path, immediate=True)
+        self._reader = _engine(path, immediate=False)
+        with self._read() as session:
+            meta = dict(session.execute(select(Meta.key, Meta.value)).tuples().all())
+        self.device_id: str = meta["device_id"]
+
+    @classmethod
+    def open(cls, path: Path, backups: Path | None = None) -> Store:
+        """Open ``path``, creating or upgrading it as needed.
+
+        Raises ``StoreTooNewError`` (file left untouched), ``StoreCorruptError``
+        (file left untouched) or another ``StoreError``.
+        """
+        backups = backups or path.parent / "backups"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(path, str(exc)) from exc
+        if path.exists():
+            _check_file(path)
+        _prepare(path, backups)
+        try:
+            return cls(path)
+        except (sqlite3.Error, DBAPIError, KeyError) as exc:
+            raise translate_error(path, exc) from exc
+
+    def close(self) -> None:
+        self._writer.dispose()
+        self._reader.dispose()
+
+    @property
+    def schema_version(self) -> int:
+        with self._read() as session:
+            return int(session.execute(text("PRAGMA user_version")).scalar_one())
+
+    # --- sessions ------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        try:
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            raise translate_error(self.path, exc) from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        try:
+            with Session(self._reader) as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            raise translate_error(self.path, exc) from exc
+
+    # --- reading -------------------------------------------------------------
+
+    @staticmethod
+    def _values(record: Record) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for spec in kind_spec(record.kind).fields:
+            value = getattr(record, spec.name)
+            values[spec.name] = empty_value(spec) if value is None else value
+            if spec.type is FieldType.BOOL:
+                values[spec.name] = bool(value)
+        return values
+
+    def _data(self, record: Record) -> RecordData:
+        return RecordData(
+            id=record.id,
+            kind=record.kind,
+            author=record.author,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            status=record.status,
+            deleted=record.deleted,
+            values=self._values(record),
+        )
+
+    def get(self, record_id: str, *, include_deleted: bool = False) -> RecordData:
+        with self._read() as session:
+            record = session.get(Record, record_id)
+            if record is None or (record.deleted and not include_deleted):
+                raise RecordNotFound(record_id)
+            return self._data(record)
+
+    def counts(self) -> dict[str, int]:
+        """Live records per kind, for the status bar."""
+        stmt = (
+            select(_RECORDS.c.kind, func.count())
+            .where(_RECORDS.c.deleted.is_(False))
+            .group_by(_RECORDS.c.kind)
+        )
+        with self._read() as session:
+            found = dict(session.execute(stmt).tuples().all())
+        return {kind.value: int(found.get(kind.value, 0)) for kind in Kind}
+
+    def _filtered(self, query: ListQuery, *columns: Any) -> Any:
+        spec = kind_spec(query.kind)
+        stmt = select(*columns).where(_RECORDS.c.kind == query.kind, _RECORDS.c.deleted.is_(False))
+        if query.status:
+            stmt = stmt.where(_RECORDS.c.status == query.status)
+        if query.subject and "subject" in spec.by_name:
+            stmt = stmt.where(_RECORDS.c.subject == query.subject)
+        if query.grade is not None and "grade" in spec.by_name:
+            stmt = stmt.where(_RECORDS.c.grade == query.grade)
+        date_column = _RECORDS.c[spec.date_field]
+        if query.date_from:
+            stmt = stmt.where(date_column >= query.date_from)
+        if query.date_to:
+            stmt = stmt.where(date_column <= query.date_to)
+        return stmt
+
+    def count(self, query: ListQuery) -> int:
+        with self._read() as session:
+            return int(session.execute(self._filtered(query, func.count())).scalar_one())
+
+    def list_rows(self, query: ListQuery, offset: int = 0, limit: int = 200) -> list[RecordRow]:
+        """One page of the list, sorted; ties broken by rowid so pages never overlap."""
+        spec = kind_spec(query.kind)
+        cells = [_RECORDS.c[name] for name in spec.list_columns]
+        sort = query.sort if query.sort in query.sortable() else "updated_at"
+        rowid = literal_column("records.rowid")
+        order = [_RECORDS.c[sort], rowid]
+        stmt = self._filtered(
+            query, _RECORDS.c.id, _RECORDS.c.kind, _RECORDS.c.status, _RECORDS.c.updated_at, *cells
+        )
+        stmt = stmt.order_by(*(c.desc() if query.descending else c.asc() for c in order))
+        with self._read() as session:
+            rows = session.execute(stmt.offset(offset).limit(limit)).all()
+        return [RecordRow(r[0], r[1], r[2], r[3], tuple(r[4:])) for r in rows]
+
+    _SEARCH_SQL = """
+        SELECT r.id, r.kind, r.status, r.updated_at,
+               CASE r.kind WHEN 'exchange' THEN r.partner_school ELSE r.title END,
+               CASE r.kind WHEN 'lesson_plan' THEN r.planned_date
+                           WHEN 'training' THEN r.start_date ELSE r.exchange_date END
+        FROM search_index s JOIN records r ON r.id = s.record_id
+        WHERE search_index MATCH :match {kind_filter}
+        ORDER BY s.rowid DESC LIMIT :limit OFFSET :offset
+    """
+
+    def search(
+        self, query: str, offset: int = 0, limit: int = 200, kind: str | None = None
+    ) -> list[RecordRow]:
+        """Records matching what the user typed, most recently changed first."""
+        match = match_query(query)
+        if match is None:
+            return []
+        sql = self._SEARCH_SQL.format(kind_filter="AND r.kind = :kind" if kind else "")
+        params = {"match": match, "limit": limit, "offset": offset, "kind": kind}
+        with self._read() as session:
+            rows = session.execute(text(sql), params).all()
+        return [
+            RecordRow(
+                r[0], r[1], r[2], dt.datetime.fromisoformat(r[3]),
+                (r[4] or "", dt.date.fromisoformat(r[5]) if r[5] else None),
+            )
+            for r in rows
+        ]
+
+    def changes_since(self, seq: int = 0, limit: int = 10_000) -> list[ChangeRow]:
+        """Local change log after ``seq``, oldest first (what sync will push)."""
+        stmt = select(Change).where(Change.seq > seq).order_by(Change.seq).limit(limit)
+        with self._read() as session:
+            return [
+                ChangeRow(c.seq, c.change_id, c.record_id, c.kind, c.field, c.value, c.clock,
+                          c.device_id)
+                for c in session.scalars(stmt)
+            ]
+
+    # --- writing -------------------------------------------------------------
+
+    def _tick(self, session: Session) -> int:
+        """Advance the Lamport clock: one tick per local transaction."""
+        value = session.execute(
+            text("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'clock' "
+                 "RETURNING value")
+        ).scalar_one()
+        return int(value)
+
+    def _log_change(
+        self, session: Session, record: Record, name: str, value: Any, clock: int
+    ) -> None:
+        """Append one field change; an older unsent change to the same field is
+        superseded, so the log holds one row per field between two syncs."""
+        pushed = int(session.get_one(Meta, "pushed_seq").value)
+        session.execute(
+            delete(Change).where(
+                Change.record_id == record.id, Change.field == name, Change.seq > pushed
+            )
+        )
+        session.add(
+            Change(
+                change_id=uuid.uuid4().hex,
+                record_id=record.id,
+                kind=record.kind,
+                field=name,
+                value=value,
+                clock=clock,
+                device_id=self.device_id,
+                recorded_at=utcnow(),
+            )
+        )
+        record.versions = {**(record.versions or {}), name: [clock, self.device_id]}
+
+    def _reindex(self, session: Session, record: Record) -> None:
+        if record.search_rowid is not None:
+            session.execute(
+                text("DELETE FROM search_index WHERE rowid = :rowid"),
+                {"rowid": record.search_rowid},
+            )
+            record.search_rowid = None
+        if record.deleted:
+            return
+        result = session.execute(
+            text("INSERT INTO search_index (record_id, body) VALUES (:id, :body)"),
+            {"id": record.id, "body": index_body(record.kind, self._values(record))},
+        )
+        record.search_rowid = result.lastrowid  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _check(kind: str, merged: Mapping[str, Any], changed: set[str]) -> dict[str, Any]:
+        """Canonical values, or ValidationFailed if a changed field is bad."""
+        clean, problems = validate_record(kind, merged)
+        blocking: dict[str, object] = {
+            name: problem
+            for name, problem in problems.items()
+            if problem.blocking and (name in changed or problem.involves & changed)
+        }
+        if blocking:
+            raise ValidationFailed(blocking)
+        return clean
+
+    def create(
+        self,
+        kind: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        author: str,
+        record_id: str | None = None,
+    ) -> RecordData:
+        """Insert a new draft; every non-empty field goes to the change log."""
+        spec = kind_spec(kind)
+        values = dict(values or {})
+        clean = self._check(kind, values, set(values))
+        now = utcnow()
+        with self._write() as session:
+            record = KIND_CLASSES[spec.kind.value](
+                id=record_id or str(uuid.uuid4()),
+                author=author,
+                created_at=now,
+                updated_at=now,
+                status=Status.DRAFT.value,
+                deleted=False,
+                versions={},
+            )
+            for fspec in spec.fields:
+                setattr(record, fspec.name, clean.get(fspec.name, empty_value(fspec)))
+            session.add(record)
+            clock = self._tick(session)
+            self._log_change(session, record, "status", record.status, clock)
+            for fspec in spec.fields:
+                if fspec.name in clean and clean[fspec.name] != empty_value(fspec):
+                    self._log_change(
+                        session, record, fspec.name, to_json(fspec, clean[fspec.name]), clock
+                    )
+            session.flush()
+            self._reindex(session, record)
+            return self._data(record)
+
+    def update(self, record_id: str, changes: Mapping[str, Any]) -> SaveResult:
+        """Save the fields in ``changes``; only those that differ are logged.
+
+        All or nothing: if any changed field is invalid, nothing is written and
+        ``ValidationFailed`` names the fields.
+        """
+        with self._write() as session:
+            record = session.get(Record, record_id)
+            if record is None or record.deleted:
+                raise RecordNotFound(record_id)
+            spec = kind_spec(record.kind)
+            current = self._values(record)
+            clean = self._check(record.kind, {**current, **changes}, set(changes))
+            changed = tuple(name for name in changes if clean[name] != current[name])
+            if not changed:
+                return SaveResult(self._data(record), ())
+            clock = self._tick(session)
+            for name in changed:
+                setattr(record, name, clean[name])
+                self._log_change(session, record, name, to_json(spec.field(name), clean[name]), clock)
+            record.updated_at = utcnow()
+            if any(spec.field(name).searchable for name in changed):
+                self._reindex(session, record)
+            return SaveResult(self._data(record), changed)
+
+    def _set_meta_field(self, record_id: str, name: str, value: Any) -> RecordData:
+        assert name in TRACKED_META_FIELDS
+        with self._write() as session:
+            record = session.get(Record, record_id)
+            if record is None:
+                raise RecordNotFound(record_id)
+            if getattr(record, name) == value:
+                return self._data(record)
+            setattr(record, name, value)
+            if name == "deleted":
+                record.deleted_at = utcnow() if value else None
+            record.updated_at = utcnow()
+            self._log_change(session, record, name, value, self._tick(session))
+            self._reindex(session, record)
+            return self._data(record)
+
+    def delete(self, record_id: str) -> RecordData:
+        """Soft-delete: the record leaves lists and search but stays restorable
+        (and its tombstone will sync)."""
+        return self._set_meta_field(record_id, "deleted", True)
+
+    def restore(self, record_id: str) -> RecordData:
+        return self._set_meta_field(record_id, "deleted", False)
+
+    def duplicate(self, record_id: str, *, author: str, title_suffix: str = "") -> RecordData:
+        """A new draft with the same content (teachers reuse last year's plans)."""
+        source = self.get(record_id)
+        values = dict(source.values)
+        title_field = kind_spec(source.kind).title_field
+        title = (values.get(title_field) or "") + title_suffix
+        values[title_field] = title[: kind_spec(source.kind).field(title_field).max_length]
+        return self.create(source.kind, values, author=author)
+
+    def backup(self, backups: Path, label: str = "daily") -> Path:
+        return make_backup(self.path, backups, label)
+
+
+def move_aside(path: Path, reason: str) -> Path:
+    """Rename a store we cannot use (and its WAL files) out of the way, never
+    overwriting it, so a new or restored store can take its place."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.{reason}-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(str(path) + suffix)
+        if source.exists():
+            source.rename(Path(str(target) + suffix))
+    log.warning("Moved the unusable store %s aside to %s", path, target)
+    return target
+
+
+def restore_backup(backup: Path, path: Path) -> None:
+    """Put a backup copy where the store lives (the old file must be gone)."""
+    if path.exists():
+        raise StoreError(path, "refusing to overwrite an existing store")
+    shutil.copy2(backup, path)
+
+
+__all__ = [
+    "ChangeRow",
+    "ListQuery",
+    "Problem",
+    "RecordData",
+    "RecordRow",
+    "SaveResult",
+    "Store",
+    "list_backups",
+    "make_backup",
+    "move_aside",
+    "restore_backup",
+]
