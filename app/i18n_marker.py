@@ -6,7 +6,7 @@ translates them later with ``QCoreApplication.translate(context, text)``.
 """
 
 
-def QT_TRANSLATE_NOOP(context: str, text: str) -> str:  # noqa: N802 - Qt's name
+def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
     """Return ``text`` unchanged; the call only marks it for lupdate."""
     del context
     return text

@@ -110,7 +110,7 @@ def rebuild_index(conn: sqlite3.Connection) -> None:
             f.name for f in spec.fields if f.type in (FieldType.STEPS, FieldType.TAGS)
         }
         rows = conn.execute(
-            f"SELECT id, {', '.join(columns)} FROM records WHERE kind = ? AND NOT deleted",  # noqa: S608
+            f"SELECT id, {', '.join(columns)} FROM records WHERE kind = ? AND NOT deleted",
             (kind,),
         ).fetchall()
         for row in rows:

@@ -168,10 +168,12 @@ def _check_file(path: Path) -> None:
     if header is None:
         return
     version, app_id = header
+    # Only a file marked as ours can be "from a newer Fieldbook"; any other
+    # version number means a damaged header or somebody else's database.
+    if version and app_id != schema.APPLICATION_ID:
+        raise StoreCorruptError(path, "not a Fieldbook store")
     if version > schema.CURRENT_VERSION:
         raise StoreTooNewError(path, version, schema.CURRENT_VERSION)
-    if app_id not in (0, schema.APPLICATION_ID) or (version and app_id != schema.APPLICATION_ID):
-        raise StoreCorruptError(path, "not a Fieldbook store")
 
 
 def _prepare(path: Path, backups: Path) -> None:
@@ -228,7 +230,7 @@ class Store:
         self._writer = _engine(path, immediate=True)
         self._reader = _engine(path, immediate=False)
         with self._read() as session:
-            meta = dict(session.execute(select(Meta.key, Meta.value)).tuples().all())
+            meta = {key: value for key, value in session.execute(select(Meta.key, Meta.value))}
         self.device_id: str = meta["device_id"]
 
     @classmethod
@@ -317,7 +319,7 @@ class Store:
             .group_by(_RECORDS.c.kind)
         )
         with self._read() as session:
-            found = dict(session.execute(stmt).tuples().all())
+            found = {kind: count for kind, count in session.execute(stmt)}
         return {kind.value: int(found.get(kind.value, 0)) for kind in Kind}
 
     def _filtered(self, query: ListQuery, *columns: Any) -> Any:
@@ -345,8 +347,7 @@ class Store:
         spec = kind_spec(query.kind)
         cells = [_RECORDS.c[name] for name in spec.list_columns]
         sort = query.sort if query.sort in query.sortable() else "updated_at"
-        rowid = literal_column("records.rowid")
-        order = [_RECORDS.c[sort], rowid]
+        order: list[Any] = [_RECORDS.c[sort], literal_column("records.rowid")]
         stmt = self._filtered(
             query, _RECORDS.c.id, _RECORDS.c.kind, _RECORDS.c.status, _RECORDS.c.updated_at, *cells
         )

@@ -109,7 +109,7 @@ def _check_text(spec: FieldSpec, value: Any) -> str:
             max=spec.max_length,
             count=len(value),
         )
-    return value
+    return str(value)
 
 
 def _check_number(spec: FieldSpec, value: Any) -> int | float | None:
