@@ -38,11 +38,10 @@ def get(setting: Setting[T]) -> T:
     if isinstance(value, kind):
         return cast(T, value)
     try:
-        if kind is bool:
-            return cast(T, str(value).lower() in ("1", "true", "yes"))
-        return cast(T, kind(value))
+        converted: Any = str(value).lower() in ("1", "true", "yes") if kind is bool else kind(value)
     except (TypeError, ValueError):
         return setting.default
+    return cast(T, converted)
 
 
 def put(setting: Setting[T], value: T) -> None:
