@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSettings, QTimer
-from PySide6.QtTest import QTest
+from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from app.models.store import Store
@@ -39,7 +39,11 @@ def main() -> None:
         editor.new_record("lesson_plan")
         title = editor.findChild(QLineEdit, "field_title")
         assert title is not None
-        QTest.keyClicks(title, text)
+        title.setFocus()
+        # Chinese arrives the way an input method delivers it: one commit.
+        event = QInputMethodEvent()
+        event.setCommitString(text)
+        QCoreApplication.sendEvent(title, event)
         sys.stdout.write("TYPED\n")
         sys.stdout.flush()
 
