@@ -1,0 +1,845 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>Choice</name>
+    <message>
+        <source>Draft</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <source>Submitted</source>
+        <translation>已提交</translation>
+    </message>
+    <message>
+        <source>Approved</source>
+        <translation>已通过</translation>
+    </message>
+    <message>
+        <source>Returned</source>
+        <translation>已退回</translation>
+    </message>
+    <message>
+        <source>Chinese</source>
+        <translation>语文</translation>
+    </message>
+    <message>
+        <source>Mathematics</source>
+        <translation>数学</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>英语</translation>
+    </message>
+    <message>
+        <source>Science</source>
+        <translation>科学</translation>
+    </message>
+    <message>
+        <source>Morality and Law</source>
+        <translation>道德与法治</translation>
+    </message>
+    <message>
+        <source>Music</source>
+        <translation>音乐</translation>
+    </message>
+    <message>
+        <source>Art</source>
+        <translation>美术</translation>
+    </message>
+    <message>
+        <source>Physical Education</source>
+        <translation>体育</translation>
+    </message>
+    <message>
+        <source>Information Technology</source>
+        <translation>信息技术</translation>
+    </message>
+    <message>
+        <source>Other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <source>Summer institute</source>
+        <translation>暑期集训</translation>
+    </message>
+    <message>
+        <source>Workshop</source>
+        <translation>工作坊</translation>
+    </message>
+    <message>
+        <source>Online course</source>
+        <translation>网络课程</translation>
+    </message>
+    <message>
+        <source>School-based teaching research</source>
+        <translation>校本教研</translation>
+    </message>
+    <message>
+        <source>Mentoring or observation</source>
+        <translation>师徒带教/观摩</translation>
+    </message>
+    <message>
+        <source>Exchange visit</source>
+        <translation>交流访问</translation>
+    </message>
+    <message>
+        <source>Job shadowing</source>
+        <translation>跟岗</translation>
+    </message>
+    <message>
+        <source>Co-taught or parallel lesson</source>
+        <translation>同课异构</translation>
+    </message>
+    <message>
+        <source>Lesson observation and critique</source>
+        <translation>听课评课</translation>
+    </message>
+    <message>
+        <source>Student pairing activity</source>
+        <translation>手拉手</translation>
+    </message>
+    <message>
+        <source>Teacher rotation</source>
+        <translation>教师轮岗</translation>
+    </message>
+    <message>
+        <source>We visited</source>
+        <translation>我方前往</translation>
+    </message>
+    <message>
+        <source>They visited</source>
+        <translation>对方来访</translation>
+    </message>
+    <message>
+        <source>Online</source>
+        <translation>线上</translation>
+    </message>
+</context>
+<context>
+    <name>Field</name>
+    <message>
+        <source>Phase</source>
+        <translation>环节</translation>
+    </message>
+    <message>
+        <source>Minutes</source>
+        <translation>分钟</translation>
+    </message>
+    <message>
+        <source>Teacher activity</source>
+        <translation>教师活动</translation>
+    </message>
+    <message>
+        <source>Student activity</source>
+        <translation>学生活动</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>学科</translation>
+    </message>
+    <message>
+        <source>Grade</source>
+        <translation>年级</translation>
+    </message>
+    <message>
+        <source>Class</source>
+        <translation>班级</translation>
+    </message>
+    <message>
+        <source>Planned date</source>
+        <translation>计划日期</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>时长</translation>
+    </message>
+    <message>
+        <source>min</source>
+        <translation>分钟</translation>
+    </message>
+    <message>
+        <source>Unit or textbook section</source>
+        <translation>单元/课文</translation>
+    </message>
+    <message>
+        <source>Learning objectives</source>
+        <translation>教学目标</translation>
+    </message>
+    <message>
+        <source>Key points and difficulties</source>
+        <translation>教学重难点</translation>
+    </message>
+    <message>
+        <source>Materials and resources</source>
+        <translation>教学资源</translation>
+    </message>
+    <message>
+        <source>Procedure</source>
+        <translation>教学过程</translation>
+    </message>
+    <message>
+        <source>Assessment</source>
+        <translation>评价</translation>
+    </message>
+    <message>
+        <source>Homework</source>
+        <translation>作业</translation>
+    </message>
+    <message>
+        <source>Post-lesson reflection</source>
+        <translation>教学反思</translation>
+    </message>
+    <message>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Provider or trainer</source>
+        <translation>主办方/培训者</translation>
+    </message>
+    <message>
+        <source>Start date</source>
+        <translation>开始日期</translation>
+    </message>
+    <message>
+        <source>End date</source>
+        <translation>结束日期</translation>
+    </message>
+    <message>
+        <source>Hours</source>
+        <translation>学时</translation>
+    </message>
+    <message>
+        <source>Location</source>
+        <translation>地点</translation>
+    </message>
+    <message>
+        <source>Online</source>
+        <translation>线上</translation>
+    </message>
+    <message>
+        <source>Topics</source>
+        <translation>主题</translation>
+    </message>
+    <message>
+        <source>Key takeaways</source>
+        <translation>主要收获</translation>
+    </message>
+    <message>
+        <source>Action plan</source>
+        <translation>行动计划</translation>
+    </message>
+    <message>
+        <source>Partner school</source>
+        <translation>结对学校</translation>
+    </message>
+    <message>
+        <source>Direction</source>
+        <translation>方式</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>Duration (hours)</source>
+        <translation>时长（小时）</translation>
+    </message>
+    <message>
+        <source>Participating teachers</source>
+        <translation>参与教师数</translation>
+    </message>
+    <message>
+        <source>Participating students</source>
+        <translation>参与学生数</translation>
+    </message>
+    <message>
+        <source>Activities</source>
+        <translation>活动内容</translation>
+    </message>
+    <message>
+        <source>Observations</source>
+        <translation>观察与发现</translation>
+    </message>
+    <message>
+        <source>Outcomes and follow-ups</source>
+        <translation>成果与后续</translation>
+    </message>
+</context>
+<context>
+    <name>Kind</name>
+    <message>
+        <source>Lesson plans</source>
+        <translation>教案</translation>
+    </message>
+    <message>
+        <source>Lesson plan</source>
+        <translation>教案</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>培训记录</translation>
+    </message>
+    <message>
+        <source>Training record</source>
+        <translation>培训记录</translation>
+    </message>
+    <message>
+        <source>Exchanges</source>
+        <translation>交流记录</translation>
+    </message>
+    <message>
+        <source>Exchange log</source>
+        <translation>交流记录</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Fieldbook</source>
+        <translation>田野手册</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>编辑(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Toolbar</source>
+        <translation>工具栏</translation>
+    </message>
+    <message>
+        <source>&amp;New</source>
+        <translation>新建(&amp;N)</translation>
+    </message>
+    <message>
+        <source>New record</source>
+        <translation>新建记录</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>保存(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Save now (changes are also saved by themselves)</source>
+        <translation>立即保存（修改也会自动保存）</translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation>删除(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Delete the selected record</source>
+        <translation>删除选中的记录</translation>
+    </message>
+    <message>
+        <source>D&amp;uplicate</source>
+        <translation>复制(&amp;U)</translation>
+    </message>
+    <message>
+        <source>Copy the selected lesson plan as a new draft</source>
+        <translation>把选中的教案复制为新草稿</translation>
+    </message>
+    <message>
+        <source>&amp;Find…</source>
+        <translation>查找(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>&amp;Preferences…</source>
+        <translation>设置(&amp;P)…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Search all records ({shortcut})</source>
+        <translation>搜索全部记录（{shortcut}）</translation>
+    </message>
+    <message>
+        <source>Status:</source>
+        <translation>状态：</translation>
+    </message>
+    <message>
+        <source>Subject:</source>
+        <translation>学科：</translation>
+    </message>
+    <message>
+        <source>Grade:</source>
+        <translation>年级：</translation>
+    </message>
+    <message>
+        <source>From:</source>
+        <translation>从：</translation>
+    </message>
+    <message>
+        <source>To:</source>
+        <translation>到：</translation>
+    </message>
+    <message>
+        <source>“—” means any date</source>
+        <translation>“—”表示不限日期</translation>
+    </message>
+    <message>
+        <source>Clear filters</source>
+        <translation>清除筛选</translation>
+    </message>
+    <message>
+        <source>All statuses</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
+        <source>All subjects</source>
+        <translation>全部学科</translation>
+    </message>
+    <message>
+        <source>All grades</source>
+        <translation>全部年级</translation>
+    </message>
+    <message>
+        <source>Grade {number}</source>
+        <translation>{number}年级</translation>
+    </message>
+    <message>
+        <source>Sync: not set up</source>
+        <translation>同步：未设置</translation>
+    </message>
+    <message>
+        <source>&amp;Undo {action}</source>
+        <translation>撤销{action}(&amp;U)</translation>
+    </message>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>撤销(&amp;U)</translation>
+    </message>
+    <message>
+        <source>&amp;Redo {action}</source>
+        <translation>重做{action}(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>重做(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Could not read the records: {error}</source>
+        <translation>无法读取记录：{error}</translation>
+    </message>
+    <message>
+        <source>{kind} ({count})</source>
+        <translation>{kind}（{count}）</translation>
+    </message>
+    <message>
+        <source>{kind} {count}</source>
+        <translation>{kind} {count}</translation>
+    </message>
+    <message>
+        <source>Unsaved changes…</source>
+        <translation>有未保存的修改…</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+    <message>
+        <source>All changes saved</source>
+        <translation>所有修改已保存</translation>
+    </message>
+    <message>
+        <source>Not saved: {error}</source>
+        <translation>未保存：{error}</translation>
+    </message>
+    <message>
+        <source>Not saved: please correct the marked fields</source>
+        <translation>未保存：请修改标出的字段</translation>
+    </message>
+    <message>
+        <source>Not saved</source>
+        <translation>未保存</translation>
+    </message>
+    <message>
+        <source>No results</source>
+        <translation>没有结果</translation>
+    </message>
+    <message>
+        <source>{count}+ results</source>
+        <translation>{count}+ 条结果</translation>
+    </message>
+    <message>
+        <source>1 result</source>
+        <translation>1 条结果</translation>
+    </message>
+    <message>
+        <source>{count} results</source>
+        <translation>{count} 条结果</translation>
+    </message>
+    <message>
+        <source>No records</source>
+        <translation>没有记录</translation>
+    </message>
+    <message>
+        <source>1 record</source>
+        <translation>1 条记录</translation>
+    </message>
+    <message>
+        <source>{count} records</source>
+        <translation>{count} 条记录</translation>
+    </message>
+    <message>
+        <source>{what}: {error}</source>
+        <translation>{what}：{error}</translation>
+    </message>
+    <message>
+        <source>Select a record to delete.</source>
+        <translation>请先选择要删除的记录。</translation>
+    </message>
+    <message>
+        <source>Could not delete the record</source>
+        <translation>无法删除该记录</translation>
+    </message>
+    <message>
+        <source>Delete “{title}”</source>
+        <translation>删除“{title}”</translation>
+    </message>
+    <message>
+        <source>Could not undo</source>
+        <translation>无法撤销</translation>
+    </message>
+    <message>
+        <source>Deleted “{title}”. Press {shortcut} to undo.</source>
+        <translation>已删除“{title}”。按 {shortcut} 撤销。</translation>
+    </message>
+    <message>
+        <source>Restored “{title}”.</source>
+        <translation>已恢复“{title}”。</translation>
+    </message>
+    <message>
+        <source>Select a lesson plan to duplicate.</source>
+        <translation>请先选择要复制的教案。</translation>
+    </message>
+    <message>
+        <source> (copy)</source>
+        <translation>（副本）</translation>
+    </message>
+    <message>
+        <source>Could not duplicate the lesson plan</source>
+        <translation>无法复制该教案</translation>
+    </message>
+    <message>
+        <source>Created “{title}”.</source>
+        <translation>已创建“{title}”。</translation>
+    </message>
+</context>
+<context>
+    <name>RecordEditor</name>
+    <message>
+        <source>The record could not be opened: {reason}</source>
+        <translation>无法打开该记录：{reason}</translation>
+    </message>
+    <message>
+        <source>No record is open. Choose one from the list or create a new one.</source>
+        <translation>没有打开的记录。请从列表中选择，或新建一条。</translation>
+    </message>
+    <message>
+        <source>—</source>
+        <translation>—</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <comment>between tags when a record&apos;s tags are shown</comment>
+        <translation>，</translation>
+    </message>
+    <message>
+        <source>Separate tags with commas</source>
+        <translation>用逗号分隔标签</translation>
+    </message>
+    <message>
+        <source>Clear the date</source>
+        <translation>清除日期</translation>
+    </message>
+    <message>
+        <source>This record has been deleted, so changes to it cannot be saved.</source>
+        <translation>这条记录已被删除，修改无法保存。</translation>
+    </message>
+    <message>
+        <source>Changes to a record you left are not saved yet: {reason}</source>
+        <translation>之前那条记录的修改尚未保存：{reason}</translation>
+    </message>
+    <message>
+        <source>The disk is full. Free some space; your changes are kept.</source>
+        <translation>磁盘已满。请腾出空间；您的修改仍然保留。</translation>
+    </message>
+    <message>
+        <source>Another program is using the data file. Your changes are kept.</source>
+        <translation>另一个程序正在使用数据文件。您的修改仍然保留。</translation>
+    </message>
+    <message>
+        <source>These fields could not be saved: {fields}.</source>
+        <translation>以下字段无法保存：{fields}。</translation>
+    </message>
+    <message>
+        <source>The record no longer exists.</source>
+        <translation>这条记录已不存在。</translation>
+    </message>
+    <message>
+        <source>The data file could not be written: {detail}</source>
+        <translation>无法写入数据文件：{detail}</translation>
+    </message>
+    <message>
+        <source>An unexpected error stopped the save. Your changes are kept.</source>
+        <translation>意外错误导致保存中断。您的修改仍然保留。</translation>
+    </message>
+</context>
+<context>
+    <name>RecordTableModel</name>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Updated</source>
+        <translation>更新时间</translation>
+    </message>
+</context>
+<context>
+    <name>SearchResultsModel</name>
+    <message>
+        <source>Kind</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Preferences</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>System default</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>&amp;Language:</source>
+        <translation>语言(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>Your &amp;name:</source>
+        <translation>您的姓名(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>Saved as the author of the records you create.</source>
+        <translation>将作为您新建记录的作者。</translation>
+    </message>
+</context>
+<context>
+    <name>StepsWidget</name>
+    <message>
+        <source>Add step</source>
+        <translation>添加环节</translation>
+    </message>
+    <message>
+        <source>Remove step</source>
+        <translation>删除环节</translation>
+    </message>
+    <message>
+        <source>Move up</source>
+        <translation>上移</translation>
+    </message>
+    <message>
+        <source>Move down</source>
+        <translation>下移</translation>
+    </message>
+    <message>
+        <source>Total: {minutes} min</source>
+        <translation>合计：{minutes} 分钟</translation>
+    </message>
+</context>
+<context>
+    <name>StoreDialogs</name>
+    <message>
+        <source>Please update Fieldbook</source>
+        <translation>请更新田野手册</translation>
+    </message>
+    <message>
+        <source>This data was saved by a newer version of Fieldbook (data version {found}; this version reads up to {supported}).</source>
+        <translation>这些数据由更新版本的田野手册保存（数据版本 {found}；当前版本最高支持 {supported}）。</translation>
+    </message>
+    <message>
+        <source>Please install the latest Fieldbook. Your data has not been changed.</source>
+        <translation>请安装最新版田野手册。您的数据没有被改动。</translation>
+    </message>
+    <message>
+        <source>The data file cannot be read</source>
+        <translation>无法读取数据文件</translation>
+    </message>
+    <message>
+        <source>Fieldbook cannot read its data file. It may have been damaged by a power cut or a disk fault.</source>
+        <translation>田野手册无法读取数据文件，可能因停电或磁盘故障而损坏。</translation>
+    </message>
+    <message>
+        <source>The damaged file will be kept as it is; nothing is overwritten. What would you like to do?</source>
+        <translation>损坏的文件会原样保留，不会被覆盖。您想怎么做？</translation>
+    </message>
+    <message>
+        <source>Restore the backup of {when}</source>
+        <translation>恢复 {when} 的备份</translation>
+    </message>
+    <message>
+        <source>Start with an empty store</source>
+        <translation>使用新的空白数据</translation>
+    </message>
+    <message>
+        <source>Open another folder…</source>
+        <translation>打开其他文件夹…</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <source>The data file is in use</source>
+        <translation>数据文件正在使用中</translation>
+    </message>
+    <message>
+        <source>Another program is using Fieldbook&apos;s data file. Is Fieldbook already open?</source>
+        <translation>另一个程序正在使用田野手册的数据文件。田野手册是否已经打开？</translation>
+    </message>
+    <message>
+        <source>Cannot open the data file</source>
+        <translation>无法打开数据文件</translation>
+    </message>
+    <message>
+        <source>Fieldbook cannot open its data file: {reason}</source>
+        <translation>田野手册无法打开数据文件：{reason}</translation>
+    </message>
+    <message>
+        <source>Choose a folder for Fieldbook&apos;s data</source>
+        <translation>选择田野手册的数据文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>Validation</name>
+    <message>
+        <source>Must be text.</source>
+        <translation>必须是文字。</translation>
+    </message>
+    <message>
+        <source>Contains characters that are not allowed.</source>
+        <translation>包含不允许的字符。</translation>
+    </message>
+    <message>
+        <source>At most {max} characters (now {count}).</source>
+        <translation>最多 {max} 个字（当前 {count} 个）。</translation>
+    </message>
+    <message>
+        <source>Must be a number.</source>
+        <translation>必须是数字。</translation>
+    </message>
+    <message>
+        <source>Must be a whole number.</source>
+        <translation>必须是整数。</translation>
+    </message>
+    <message>
+        <source>Must be at least {min}.</source>
+        <translation>不能小于 {min}。</translation>
+    </message>
+    <message>
+        <source>Must be at most {max}.</source>
+        <translation>不能大于 {max}。</translation>
+    </message>
+    <message>
+        <source>Not a valid date (YYYY-MM-DD).</source>
+        <translation>日期无效（格式：年-月-日）。</translation>
+    </message>
+    <message>
+        <source>The year must be between {low} and {high}.</source>
+        <translation>年份必须在 {low} 到 {high} 之间。</translation>
+    </message>
+    <message>
+        <source>Not one of the allowed choices.</source>
+        <translation>不是可选的选项。</translation>
+    </message>
+    <message>
+        <source>Must be a list of steps.</source>
+        <translation>必须是环节列表。</translation>
+    </message>
+    <message>
+        <source>At most {max} steps.</source>
+        <translation>最多 {max} 个环节。</translation>
+    </message>
+    <message>
+        <source>Step minutes must be a whole number from 0 to 600.</source>
+        <translation>环节分钟数必须是 0 到 600 之间的整数。</translation>
+    </message>
+    <message>
+        <source>A step&apos;s text is longer than {max} characters.</source>
+        <translation>环节文字超过 {max} 个字。</translation>
+    </message>
+    <message>
+        <source>Must be a list of tags.</source>
+        <translation>必须是标签列表。</translation>
+    </message>
+    <message>
+        <source>Each tag at most {max} characters.</source>
+        <translation>每个标签最多 {max} 个字。</translation>
+    </message>
+    <message>
+        <source>At most {max} tags.</source>
+        <translation>最多 {max} 个标签。</translation>
+    </message>
+    <message>
+        <source>Must be yes or no.</source>
+        <translation>必须是“是”或“否”。</translation>
+    </message>
+    <message>
+        <source>The end date is before the start date.</source>
+        <translation>结束日期早于开始日期。</translation>
+    </message>
+    <message>
+        <source>The steps add up to {total} min, the lesson lasts {duration} min.</source>
+        <translation>各环节合计 {total} 分钟，而课时为 {duration} 分钟。</translation>
+    </message>
+    <message>
+        <source>Required.</source>
+        <translation>必填。</translation>
+    </message>
+    <message>
+        <source>Unknown field.</source>
+        <translation>未知字段。</translation>
+    </message>
+</context>
+<context>
+    <name>_PagedModel</name>
+    <message>
+        <source>Could not read the records: {error}</source>
+        <translation>无法读取记录：{error}</translation>
+    </message>
+    <message>
+        <source>(untitled)</source>
+        <translation>（无标题）</translation>
+    </message>
+</context>
+</TS>
