@@ -17,7 +17,7 @@ QT_DEBIAN_LIBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
 run: $(VENV)/.installed system-deps
 	$(PY) -m app $(ARGS)
 
-test: $(VENV)/.installed-dev system-deps
+test: $(VENV)/.installed-dev system-deps lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

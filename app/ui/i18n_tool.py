@@ -58,9 +58,11 @@ def unfinished(ts: Path) -> list[str]:
     for message in ET.parse(ts).getroot().iter("message"):
         translation = message.find("translation")
         source = message.findtext("source") or ""
-        if translation is None or translation.get("type") in ("unfinished", "obsolete", "vanished"):
-            missing.append(source)
-        elif not (translation.text or "").strip():
+        if (
+            translation is None
+            or translation.get("type") in ("unfinished", "obsolete", "vanished")
+            or not (translation.text or "").strip()
+        ):
             missing.append(source)
     return missing
 

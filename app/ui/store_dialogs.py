@@ -33,11 +33,14 @@ def _exec(box: QMessageBox) -> object:
 
 
 def _too_new_box(error: StoreTooNewError, parent: QWidget | None) -> QMessageBox:
-    box = QMessageBox(QMessageBox.Icon.Critical, translate("StoreDialogs", "Please update Fieldbook"), "", parent=parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Critical, translate("StoreDialogs", "Please update Fieldbook"), "", parent=parent
+    )
     box.setText(
-        translate("StoreDialogs", 
+        translate(
+            "StoreDialogs",
             "This data was saved by a newer version of Fieldbook (data version {found}; "
-            "this version reads up to {supported})."
+            "this version reads up to {supported}).",
         ).format(found=error.found, supported=error.supported)
     )
     box.setInformativeText(
@@ -54,16 +57,24 @@ class CorruptStoreBox(QMessageBox):
     RESTORE, NEW, ELSEWHERE, QUIT = "restore", "new", "elsewhere", "quit"
 
     def __init__(self, error: StoreError, backup: Path | None, parent: QWidget | None) -> None:
-        super().__init__(QMessageBox.Icon.Warning, translate("StoreDialogs", "The data file cannot be read"), "", parent=parent)
+        super().__init__(
+            QMessageBox.Icon.Warning,
+            translate("StoreDialogs", "The data file cannot be read"),
+            "",
+            parent=parent,
+        )
         self.setText(
-            translate("StoreDialogs", 
+            translate(
+                "StoreDialogs",
                 "Fieldbook cannot read its data file. It may have been damaged by a power "
-                "cut or a disk fault."
+                "cut or a disk fault.",
             )
         )
         self.setInformativeText(
-            translate("StoreDialogs", "The damaged file will be kept as it is; nothing is overwritten. What would "
-                "you like to do?")
+            translate(
+                "StoreDialogs",
+                "The damaged file will be kept as it is; nothing is overwritten. What would you like to do?",
+            )
         )
         self.setDetailedText(f"{error.path}\n{error.detail}")
         self.buttons_by_choice = {}
@@ -108,8 +119,14 @@ def open_store_interactive(
         chooser(_too_new_box(error, parent))
         return None
     except StoreBusyError as error:
-        box = QMessageBox(QMessageBox.Icon.Warning, translate("StoreDialogs", "The data file is in use"), "", parent=parent)
-        box.setText(translate("StoreDialogs", "Another program is using Fieldbook's data file. Is Fieldbook already open?"))
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, translate("StoreDialogs", "The data file is in use"), "", parent=parent
+        )
+        box.setText(
+            translate(
+                "StoreDialogs", "Another program is using Fieldbook's data file. Is Fieldbook already open?"
+            )
+        )
         box.setDetailedText(str(error))
         box.setStandardButtons(QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close)
         chooser(box)
@@ -120,8 +137,17 @@ def open_store_interactive(
         log.warning("The store cannot be read: %s", error)
         return _recover(directory, error, parent, chooser, pick_folder)
     except StoreError as error:
-        box = QMessageBox(QMessageBox.Icon.Critical, translate("StoreDialogs", "Cannot open the data file"), "", parent=parent)
-        box.setText(translate("StoreDialogs", "Fieldbook cannot open its data file: {reason}").format(reason=error.detail))
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            translate("StoreDialogs", "Cannot open the data file"),
+            "",
+            parent=parent,
+        )
+        box.setText(
+            translate("StoreDialogs", "Fieldbook cannot open its data file: {reason}").format(
+                reason=error.detail
+            )
+        )
         box.setDetailedText(str(error.path))
         chooser(box)
         return None
@@ -146,8 +172,14 @@ def _recover(
         move_aside(path, "damaged")
         return open_store_interactive(directory, parent, chooser, pick_folder)
     if box.choice == CorruptStoreBox.ELSEWHERE:
-        folder = (pick_folder or (lambda: QFileDialog.getExistingDirectory(
-            parent, translate("StoreDialogs", "Choose a folder for Fieldbook's data"))))()
+        folder = (
+            pick_folder
+            or (
+                lambda: QFileDialog.getExistingDirectory(
+                    parent, translate("StoreDialogs", "Choose a folder for Fieldbook's data")
+                )
+            )
+        )()
         if folder:
             return open_store_interactive(Path(folder), parent, chooser, pick_folder)
     return None
