@@ -21,7 +21,7 @@ test: $(VENV)/.installed-dev system-deps lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed-dev system-deps
