@@ -65,6 +65,7 @@ class Record(Base):
     versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     title: Mapped[str] = mapped_column(String, default="")
     search_rowid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the server's user id
 
     __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "record"}
 
@@ -137,6 +138,50 @@ class Change(Base):
     clock: Mapped[int] = mapped_column(Integer)
     device_id: Mapped[str] = mapped_column(String)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The server cursor this edit was made over: server writes after it were
+    # not seen by the editor, so they are concurrent with this change.
+    known: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Conflict(Base):
+    """A value that lost to a concurrent edit of the same field, kept so the
+    record's author can see it and restore it."""
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the server's id
+    record_id: Mapped[str] = mapped_column(String)
+    field: Mapped[str] = mapped_column(String)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    clock: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String)
+    winner_clock: Mapped[int] = mapped_column(Integer)
+    winner_device: Mapped[str] = mapped_column(String)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Notice(Base):
+    """Something the server wants the user told (e.g. a deleted record came
+    back because someone edited it meanwhile)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    message: Mapped[str] = mapped_column(Text)
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SyncRejection(Base):
+    """A pushed change the server refused, with its reason, for the user."""
+
+    __tablename__ = "sync_rejections"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String)
+    reason: Mapped[str] = mapped_column(Text)
+    fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 KIND_CLASSES: dict[str, type[Record]] = {

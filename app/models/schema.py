@@ -88,6 +88,43 @@ CREATE VIRTUAL TABLE search_index USING fts5(
 """
 
 
+# Version 3 prepares the store for sync: each change remembers the server
+# cursor it was made over (to tell concurrent edits from sequential ones),
+# records know their owner on the server, and conflicts, notices and
+# rejected changes from the server are kept for the user to see.
+_V3 = """
+ALTER TABLE changes ADD COLUMN known INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE records ADD COLUMN owner_id INTEGER;
+CREATE INDEX ix_records_owner ON records (owner_id);
+CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value JSON,
+    clock INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    winner_clock INTEGER NOT NULL,
+    winner_device TEXT NOT NULL,
+    resolved BOOLEAN NOT NULL DEFAULT 0
+);
+CREATE INDEX ix_conflicts_record ON conflicts (record_id, resolved);
+CREATE TABLE notices (
+    id INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    seen BOOLEAN NOT NULL DEFAULT 0
+);
+CREATE TABLE sync_rejections (
+    seq INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    fields JSON NOT NULL DEFAULT '[]'
+);
+INSERT INTO meta (key, value) VALUES ('pull_cursor', '0');
+"""
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Execute statements one by one: ``executescript`` would COMMIT first."""
     statement = ""
@@ -113,8 +150,12 @@ def _step_2(conn: sqlite3.Connection) -> None:
     rebuild_index(conn)
 
 
+def _step_3(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V3)
+
+
 # Index i holds the step from version i to version i + 1.
-STEPS: list[Callable[[sqlite3.Connection], None]] = [_step_1, _step_2]
+STEPS: list[Callable[[sqlite3.Connection], None]] = [_step_1, _step_2, _step_3]
 CURRENT_VERSION = len(STEPS)
 
 

@@ -112,6 +112,7 @@ class ChangeRow:
     value: Any
     clock: int
     device_id: str
+    known: int = 0
 
 
 def translate_error(path: object, exc: BaseException) -> StoreError:
@@ -391,7 +392,7 @@ class Store:
         with self._read() as session:
             return [
                 ChangeRow(c.seq, c.change_id, c.record_id, c.kind, c.field, c.value, c.clock,
-                          c.device_id)
+                          c.device_id, c.known)
                 for c in session.scalars(stmt)
             ]
 
@@ -411,13 +412,16 @@ class Store:
         """Append one field change; an older unsent change to the same field is
         superseded, so the log holds one row per field between two syncs."""
         pushed = int(session.get_one(Meta, "pushed_seq").value)
-        session.execute(
-            delete(Change).where(
-                Change.record_id == record.id, Change.field == name, Change.seq > pushed
-            )
-        )
+        known = int(session.get_one(Meta, "pull_cursor").value)
+        superseded = session.scalars(
+            delete(Change)
+            .where(Change.record_id == record.id, Change.field == name, Change.seq > pushed)
+            .returning(Change.known)
+        ).all()
         session.add(
             Change(
+                # A coalesced change was made over the oldest cursor of its parts.
+                known=min([known, *superseded]),
                 change_id=uuid.uuid4().hex,
                 record_id=record.id,
                 kind=record.kind,

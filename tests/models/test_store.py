@@ -170,3 +170,15 @@ def test_unknown_sort_column_falls_back_safely(store: Store) -> None:
     store.create("lesson_plan", lesson(), author="a")
     rows = store.list_rows(ListQuery("lesson_plan", sort="id; DROP TABLE records"))
     assert len(rows) == 1
+
+
+def test_a_change_remembers_the_cursor_it_was_made_over(store: Store) -> None:
+    record = store.create("lesson_plan", lesson(), author="a")
+    assert {c.known for c in store.changes_since()} == {0}
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE meta SET value = '50' WHERE key = 'pull_cursor'")
+    store.update(record.id, {"unit": "第三单元", "title": "新"})
+    store.update(record.id, {"title": "更新"})
+    known = {c.field: c.known for c in store.changes_since()}
+    assert known["unit"] == 50
+    assert known["title"] == 0, "a coalesced change keeps the oldest cursor of its parts"
