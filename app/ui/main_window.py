@@ -58,7 +58,7 @@ log = logging.getLogger("fieldbook.ui")
 SEARCH_DELAY_MS = 150
 STATUS_MESSAGE_MS = 10_000
 DEFAULT_SIZE = (1200, 760)
-DEFAULT_SPLITTER_SIZES = (160, 600, 440)
+DEFAULT_SPLITTER_SIZES = (150, 470, 580)
 # How far to page through the list looking for a record to select.
 FIND_ROW_LIMIT = 2_000
 

@@ -173,10 +173,12 @@ class StepsWidget(QWidget):
         for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.total_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
+        # The total gets its own line so the pane stays narrow enough for a
+        # small laptop screen without a sideways scroll bar.
+        layout.addWidget(self.total_label, 0, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(buttons)
 
     def _connect(self) -> None:
