@@ -123,21 +123,20 @@ class Change(Base):
     """One field of one record set to one value, in one local transaction.
 
     Written in the same transaction as the record itself, so a saved edit is
-    always in the log. ``seq`` orders local changes; ``clock`` (a Lamport
-    clock, never the wall clock) orders them against other devices'.
+    always in the log. ``seq`` orders local changes and, with the device id,
+    names a change for the server (a replay is recognised by its seq);
+    ``clock`` (a Lamport clock, never the wall clock) orders it against other
+    devices' changes.
     """
 
     __tablename__ = "changes"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    change_id: Mapped[str] = mapped_column(String, unique=True)
     record_id: Mapped[str] = mapped_column(String)
     kind: Mapped[str] = mapped_column(String)
     field: Mapped[str] = mapped_column(String)
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     clock: Mapped[int] = mapped_column(Integer)
-    device_id: Mapped[str] = mapped_column(String)
-    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # The server cursor this edit was made over: server writes after it were
     # not seen by the editor, so they are concurrent with this change.
     known: Mapped[int] = mapped_column(Integer, default=0)

@@ -122,6 +122,31 @@ CREATE TABLE sync_rejections (
     fields JSON NOT NULL DEFAULT '[]'
 );
 INSERT INTO meta (key, value) VALUES ('pull_cursor', '0');
+-- Leaner on disk. The change log drops what the per-device sequence makes
+-- redundant (a uuid per field, this device's id, a wall-clock time).
+CREATE TABLE changes_v3 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value JSON,
+    clock INTEGER NOT NULL,
+    known INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO changes_v3 (seq, record_id, kind, field, value, clock, known)
+    SELECT seq, record_id, kind, field, value, clock, known FROM changes;
+DROP TABLE changes;
+ALTER TABLE changes_v3 RENAME TO changes;
+CREATE INDEX ix_changes_record_field ON changes (record_id, field);
+-- The search index keeps no copy of the text (it is never read back): a
+-- contentless FTS table, found from a record by records.search_rowid.
+DROP TABLE search_index;
+CREATE VIRTUAL TABLE search_index USING fts5(
+    body,
+    content = '',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE INDEX ix_records_search_rowid ON records (search_rowid);
 """
 
 
@@ -151,7 +176,10 @@ def _step_2(conn: sqlite3.Connection) -> None:
 
 
 def _step_3(conn: sqlite3.Connection) -> None:
+    from app.models.search import rebuild_index
+
     _run_script(conn, _V3)
+    rebuild_index(conn)
 
 
 # Index i holds the step from version i to version i + 1.

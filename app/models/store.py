@@ -18,13 +18,24 @@ import logging
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, delete, event, func, literal_column, select, text
+from sqlalchemy import (
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -39,14 +50,15 @@ from app.errors import (
 )
 from app.models import schema
 from app.models.fields import TRACKED_META_FIELDS, FieldType, Kind, Status, kind_spec
-from app.models.orm import KIND_CLASSES, Change, Meta, Record, utcnow
+from app.models.orm import Change, Meta, Record, utcnow
 from app.models.search import index_body, match_query
 from app.models.validation import Problem, empty_value, to_json, validate_record
 
 log = logging.getLogger("fieldbook.store")
 
 BACKUPS_KEPT = 7
-_RECORDS = Record.__table__
+_RECORDS = cast(Table, Record.__table__)
+_CHANGES = cast(Table, Change.__table__)
 
 
 @dataclass(frozen=True)
@@ -105,13 +117,11 @@ class RecordRow:
 @dataclass(frozen=True)
 class ChangeRow:
     seq: int
-    change_id: str
     record_id: str
     kind: str
     field: str
     value: Any
     clock: int
-    device_id: str
     known: int = 0
 
 
@@ -362,7 +372,7 @@ class Store:
                CASE r.kind WHEN 'exchange' THEN r.partner_school ELSE r.title END,
                CASE r.kind WHEN 'lesson_plan' THEN r.planned_date
                            WHEN 'training' THEN r.start_date ELSE r.exchange_date END
-        FROM search_index s JOIN records r ON r.id = s.record_id
+        FROM search_index s JOIN records r ON r.search_rowid = s.rowid
         WHERE search_index MATCH :match {kind_filter}
         ORDER BY s.rowid DESC LIMIT :limit OFFSET :offset
     """
@@ -391,8 +401,7 @@ class Store:
         stmt = select(Change).where(Change.seq > seq).order_by(Change.seq).limit(limit)
         with self._read() as session:
             return [
-                ChangeRow(c.seq, c.change_id, c.record_id, c.kind, c.field, c.value, c.clock,
-                          c.device_id, c.known)
+                ChangeRow(c.seq, c.record_id, c.kind, c.field, c.value, c.clock, c.known)
                 for c in session.scalars(stmt)
             ]
 
@@ -412,7 +421,7 @@ class Store:
         """Append one field change; an older unsent change to the same field is
         superseded, so the log holds one row per field between two syncs."""
         pushed = int(session.get_one(Meta, "pushed_seq").value)
-        known = int(session.get_one(Meta, "pull_cursor").value)
+        known = self._cursor(session)
         superseded = session.scalars(
             delete(Change)
             .where(Change.record_id == record.id, Change.field == name, Change.seq > pushed)
@@ -422,30 +431,39 @@ class Store:
             Change(
                 # A coalesced change was made over the oldest cursor of its parts.
                 known=min([known, *superseded]),
-                change_id=uuid.uuid4().hex,
                 record_id=record.id,
                 kind=record.kind,
                 field=name,
                 value=value,
                 clock=clock,
-                device_id=self.device_id,
-                recorded_at=utcnow(),
             )
         )
         record.versions = {**(record.versions or {}), name: [clock, self.device_id]}
 
-    def _reindex(self, session: Session, record: Record) -> None:
+    def _reindex(
+        self, session: Session, record: Record, previous: Mapping[str, Any] | None = None
+    ) -> None:
+        """Replace the record's entry in the search index.
+
+        The index keeps no copy of the text, so removing the old entry needs
+        the values it was built from: ``previous`` (the record's values before
+        this write; by default its current ones, right when only non-text
+        fields changed). A mismatch would only leave tokens pointing at a
+        rowid no record uses any more, which searches never return.
+        """
         if record.search_rowid is not None:
+            old_body = index_body(record.kind, previous or self._values(record))
             session.execute(
-                text("DELETE FROM search_index WHERE rowid = :rowid"),
-                {"rowid": record.search_rowid},
+                text("INSERT INTO search_index (search_index, rowid, body) "
+                     "VALUES ('delete', :rowid, :body)"),
+                {"rowid": record.search_rowid, "body": old_body},
             )
             record.search_rowid = None
         if record.deleted:
             return
         result = session.execute(
-            text("INSERT INTO search_index (record_id, body) VALUES (:id, :body)"),
-            {"id": record.id, "body": index_body(record.kind, self._values(record))},
+            text("INSERT INTO search_index (body) VALUES (:body)"),
+            {"body": index_body(record.kind, self._values(record))},
         )
         record.search_rowid = result.lastrowid  # type: ignore[attr-defined]
 
@@ -462,6 +480,50 @@ class Store:
             raise ValidationFailed(blocking)
         return clean
 
+    def _new_rows(
+        self, kind: str, clean: Mapping[str, Any], *, author: str, record_id: str | None,
+        clock: int, known: int,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+        """The records row, change-log rows and search text of a new record."""
+        spec = kind_spec(kind)
+        now = utcnow()
+        values = {f.name: clean.get(f.name, empty_value(f)) for f in spec.fields}
+        logged: dict[str, Any] = {"status": Status.DRAFT.value}
+        logged.update(
+            (f.name, to_json(f, values[f.name]))
+            for f in spec.fields
+            if values[f.name] != empty_value(f)
+        )
+        new_id = record_id or str(uuid.uuid4())
+        record_row = {
+            "id": new_id, "kind": kind, "author": author, "created_at": now, "updated_at": now,
+            "status": Status.DRAFT.value, "deleted": False,
+            "versions": {name: [clock, self.device_id] for name in logged}, **values,
+        }
+        changes = [
+            {"record_id": new_id, "kind": kind, "field": name, "value": value, "clock": clock,
+             "known": known}
+            for name, value in logged.items()
+        ]
+        return record_row, changes, index_body(kind, values)
+
+    def _insert(self, session: Session, rows: list[tuple[dict[str, Any], list[dict[str, Any]], str]]) -> None:
+        """Insert new records with Core executemany (no per-row ORM flush):
+        index each one, then one INSERT per kind and one for the change log."""
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for record_row, _changes, body in rows:
+            result = session.execute(
+                text("INSERT INTO search_index (body) VALUES (:body)"), {"body": body}
+            )
+            record_row["search_rowid"] = result.lastrowid  # type: ignore[attr-defined]
+            by_kind.setdefault(record_row["kind"], []).append(record_row)
+        for record_rows in by_kind.values():
+            session.execute(insert(_RECORDS), record_rows)
+        session.execute(insert(_CHANGES), [c for _r, changes, _b in rows for c in changes])
+
+    def _cursor(self, session: Session) -> int:
+        return int(session.get_one(Meta, "pull_cursor").value)
+
     def create(
         self,
         kind: str,
@@ -471,33 +533,39 @@ class Store:
         record_id: str | None = None,
     ) -> RecordData:
         """Insert a new draft; every non-empty field goes to the change log."""
-        spec = kind_spec(kind)
         values = dict(values or {})
         clean = self._check(kind, values, set(values))
-        now = utcnow()
         with self._write() as session:
-            record = KIND_CLASSES[spec.kind.value](
-                id=record_id or str(uuid.uuid4()),
-                author=author,
-                created_at=now,
-                updated_at=now,
-                status=Status.DRAFT.value,
-                deleted=False,
-                versions={},
+            row = self._new_rows(
+                kind, clean, author=author, record_id=record_id,
+                clock=self._tick(session), known=self._cursor(session),
             )
-            for fspec in spec.fields:
-                setattr(record, fspec.name, clean.get(fspec.name, empty_value(fspec)))
-            session.add(record)
-            clock = self._tick(session)
-            self._log_change(session, record, "status", record.status, clock)
-            for fspec in spec.fields:
-                if fspec.name in clean and clean[fspec.name] != empty_value(fspec):
-                    self._log_change(
-                        session, record, fspec.name, to_json(fspec, clean[fspec.name]), clock
-                    )
-            session.flush()
-            self._reindex(session, record)
+            self._insert(session, [row])
+            record = session.get_one(Record, row[0]["id"])
             return self._data(record)
+
+    def create_many(self, items: Iterable[tuple[str, Mapping[str, Any]]], *, author: str) -> list[str]:
+        """Insert many new drafts in one transaction (imports, benchmarks).
+
+        All or nothing: every item is validated first; ``ValidationFailed``
+        names the first bad item by its position (``"3.grade"``).
+        """
+        checked: list[tuple[str, dict[str, Any]]] = []
+        for position, (kind, values) in enumerate(items):
+            try:
+                checked.append((kind, self._check(kind, values, set(values))))
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    {f"{position}.{name}": problem for name, problem in exc.problems.items()}
+                ) from exc
+        with self._write() as session:
+            clock, known = self._tick(session), self._cursor(session)
+            rows = [
+                self._new_rows(kind, clean, author=author, record_id=None, clock=clock, known=known)
+                for kind, clean in checked
+            ]
+            self._insert(session, rows)
+            return [record_row["id"] for record_row, _changes, _body in rows]
 
     def update(self, record_id: str, changes: Mapping[str, Any]) -> SaveResult:
         """Save the fields in ``changes``; only those that differ are logged.
@@ -521,7 +589,7 @@ class Store:
                 self._log_change(session, record, name, to_json(spec.field(name), clean[name]), clock)
             record.updated_at = utcnow()
             if any(spec.field(name).searchable for name in changed):
-                self._reindex(session, record)
+                self._reindex(session, record, current)
             return SaveResult(self._data(record), changed)
 
     def _set_meta_field(self, record_id: str, name: str, value: Any) -> RecordData:

@@ -116,3 +116,21 @@ def test_every_chinese_substring_is_found(text: str, data: st.DataObject) -> Non
     expression = match_query(text[start:end])
     assert expression is not None
     assert conn.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression,)).fetchone()[0] == 1
+
+
+def test_edits_leave_no_stale_tokens_behind(filled: Store) -> None:
+    """The index keeps no copy of the text, so removing an entry must use the
+    values it was built from; check the raw index, not just the results."""
+    import sqlite3
+
+    row = filled.search("暑期集训")[0]
+    filled.update(row.id, {"title": "寒假培训", "topics": "教研"})
+    filled.delete(row.id)
+    filled.restore(row.id)
+    with sqlite3.connect(filled.path) as conn:
+        raw = conn.execute(
+            "SELECT count(*) FROM search_index WHERE search_index MATCH ?", ('"暑期"',)
+        ).fetchone()[0]
+        live = conn.execute("SELECT count(*) FROM search_index").fetchone()[0]
+    assert raw == 0
+    assert live == 4
