@@ -8,10 +8,20 @@ import time
 _STARTED = time.perf_counter()
 
 
+# Commands that run without a window (app/cli.py; no Qt is imported for them).
+CLI_COMMANDS = frozenset({"sync", "status", "export", "import"})
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in CLI_COMMANDS:
+        from app.cli import main as cli_main
+
+        return cli_main(args)
+
     from app.ui.application import start
 
-    return start(sys.argv[1:] if argv is None else argv, started=_STARTED)
+    return start(args, started=_STARTED)
 
 
 if __name__ == "__main__":

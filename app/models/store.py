@@ -643,10 +643,23 @@ def move_aside(path: Path, reason: str) -> Path:
 
 
 def restore_backup(backup: Path, path: Path) -> None:
-    """Put a backup copy where the store lives (the old file must be gone)."""
+    """Put a backup copy where the store lives (the old file must be gone).
+
+    The copy becomes a new device for sync: its change log restarts at the
+    backup's sequence numbers, which the server has seen from the old device
+    id already and would take for replays.
+    """
     if path.exists():
         raise StoreError(path, "refusing to overwrite an existing store")
     shutil.copy2(backup, path)
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute(
+                "UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'device_id'"
+            )
+    finally:
+        conn.close()
 
 
 __all__ = [

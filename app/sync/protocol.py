@@ -67,6 +67,9 @@ class PullRequest(TypedDict):
     cursor: int
     scope: list[int] | None  # owners whose records the client holds; None at first
     limit: NotRequired[int]
+    # The previous page's ``resume`` while its ``more`` was true (stored with
+    # the cursor and scope); absent or None when a pull run starts.
+    resume: NotRequired[str | None]
 
 
 class RemoteRecord(TypedDict):
@@ -108,6 +111,10 @@ class PullResponse(TypedDict):
     notices: list[Notice]
     scope: list[int]  # owners visible now
     removed: list[int]  # owners no longer visible: drop their records
+    # Only while ``more``: an opaque token to send back with the next page
+    # (see docs/sync.md, "Pages"). Without it a later page could miss fields
+    # written before the page cut on records that changed again after it.
+    resume: NotRequired[str]
 
 
 class ErrorBody(TypedDict):

@@ -65,10 +65,14 @@ def kept_aside(folder: Path) -> list[Path]:
 
 
 def test_restore_the_backup_keeps_the_damaged_file(damaged_with_backup: Path) -> None:
+    backup = next((damaged_with_backup / "backups").glob("*.db"))
+    with sqlite3.connect(backup) as conn:
+        device_before = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
     seen: list[QMessageBox] = []
     store = open_store_interactive(damaged_with_backup, chooser=clicking(CorruptStoreBox.RESTORE, seen))
     assert store is not None
     assert [r.cells[0] for r in store.search("教案")] == ["备份里的教案"]
+    assert store.device_id != device_before, "a restored copy syncs as a new device"
     store.close()
     [aside] = [p for p in kept_aside(damaged_with_backup) if not p.name.endswith(("-wal", "-shm"))]
     assert aside.read_bytes() == DAMAGED

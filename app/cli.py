@@ -1,0 +1,521 @@
+"""``fieldbook sync|status|export|import``: the command-line face of Fieldbook.
+
+The same store and sync engine as the desktop app, without Qt:
+
+    fieldbook sync [--server URL] [--user NAME] [--password-stdin] [--data-dir DIR]
+                   [--yes-mass-delete] [--retries N]
+    fieldbook status [--data-dir DIR]
+    fieldbook export --format json|csv [--kind KIND] [--output FILE] [--data-dir DIR]
+    fieldbook import FILE [--data-dir DIR]
+
+Exit codes: 0 done, 1 failed (the reason on stderr), 2 bad command line,
+3 a sync would remove most records and needs ``--yes-mass-delete``.
+
+Export formats. JSON: a list of ``{id, kind, status, author, created_at,
+updated_at, fields: {name: JSON value}}`` (what ``import`` reads back). CSV:
+one file, one row per record, a ``kind`` column and the fields of every kind
+(only that kind's with ``--kind``); UTF-8 with a BOM so Excel and WPS show
+Chinese correctly; lists as ``a; b`` (tags) or JSON (lesson steps); text
+that a spreadsheet would run as a formula is prefixed with ``'``.
+
+Import is all or nothing: every record is checked first and any bad one is
+reported with its position and reason, and then nothing is imported. Records
+whose id exists are updated (as local edits, so they sync), others are
+created with their id, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import getpass
+import io
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from app.errors import FieldbookError, RecordNotFound, ValidationFailed
+from app.models.fields import KINDS, FieldType, Kind, Status, kind_spec
+from app.models.orm import Record
+from app.models.store import Store
+from app.models.validation import to_json
+from app.paths import data_dir, store_path
+from app.sync import replica
+from app.sync.client import ApiClient, normalize_server_url
+from app.sync.engine import Backoff, SyncEngine, SyncReport, sign_in
+from app.sync.errors import AuthRequired, MassDeletePending, SyncError
+from app.sync.tokens import TokenStore
+
+log = logging.getLogger("fieldbook.cli")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_MASS_DELETE = 3
+
+COMMANDS = ("sync", "status", "export", "import")
+META_COLUMNS = ("id", "kind", "status", "author", "created_at", "updated_at")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_EXPORT_CHUNK = 500
+
+
+class UsageError(Exception):
+    """The command line cannot work as given (exit code 2)."""
+
+
+class Failed(Exception):
+    """The command could not be carried out (exit code 1)."""
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(f"fieldbook: {text}\n")
+
+
+# --- command line ----------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldbook",
+        description="Fieldbook on the command line. Without a command, Fieldbook opens its window.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="the folder of the Fieldbook data (default: the usual one)")
+    common.add_argument("-v", "--verbose", action="store_true", help="say more about what happens")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sync = sub.add_parser("sync", parents=[common], help="send and receive changes once")
+    sync.add_argument("--server", help="the server address (needed the first time)")
+    sync.add_argument("--user", help="the user name (needed the first time)")
+    sync.add_argument("--password-stdin", action="store_true",
+                      help="read the password from the first line of standard input")
+    sync.add_argument("--yes-mass-delete", action="store_true",
+                      help="go ahead even if the server removes most of the records here")
+    sync.add_argument("--retries", type=int, default=2,
+                      help="retries after a lost connection, with growing pauses (default: 2)")
+
+    sub.add_parser("status", parents=[common], help="show the account, last sync and pending changes")
+
+    export = sub.add_parser("export", parents=[common], help="write all records to JSON or CSV")
+    export.add_argument("--format", choices=("json", "csv"), required=True)
+    export.add_argument("--kind", choices=[k.value for k in Kind], help="only records of this kind")
+    export.add_argument("--output", "-o", help="the file to write (default: standard output)")
+
+    imp = sub.add_parser("import", parents=[common], help="read records from a JSON export")
+    imp.add_argument("file", help="a JSON file in the export format")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")  # a Windows console that cannot show every character
+    try:
+        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="fieldbook: %(message)s",
+        stream=sys.stderr,
+    )
+    commands: dict[str, Callable[[argparse.Namespace, Store], int]] = {
+        "sync": _sync, "status": _status, "export": _export, "import": _import,
+    }
+    try:
+        store = _open_store(args.data_dir)
+        try:
+            return commands[args.command](args, store)
+        finally:
+            store.close()
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except MassDeletePending as exc:
+        _err(f"{exc} Run again with --yes-mass-delete to accept.")
+        return EXIT_MASS_DELETE
+    except (Failed, FieldbookError) as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+def _open_store(override: str | None) -> Store:
+    folder = data_dir(override)
+    return Store.open(store_path(folder))
+
+
+# --- sync ------------------------------------------------------------------------
+
+
+def _read_password(from_stdin: bool, server: str, user: str) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise Failed("no password on standard input")
+        return password
+    if not sys.stdin.isatty():
+        raise Failed("not signed in and no terminal to ask for the password: use --password-stdin")
+    return getpass.getpass(f"Password for {user} on {server}: ")
+
+
+def _sync(args: argparse.Namespace, store: Store) -> int:
+    if args.retries < 0:
+        raise UsageError("--retries cannot be negative")
+    meta = replica.sync_meta(store)
+    server_text = args.server or meta.server_url
+    username = args.user or meta.username
+    if not server_text or not username:
+        raise UsageError("the first sync needs --server URL and --user NAME")
+    server = normalize_server_url(server_text)
+    same_account = server == meta.server_url and username == meta.username
+    tokens = TokenStore()
+    client = ApiClient(server)
+    try:
+        password_given = args.password_stdin
+        if password_given or not same_account or tokens.load(server, username) is None:
+            password = _read_password(args.password_stdin, server, username)
+            account = sign_in(store, client, tokens, server, username, password)
+            _out(f"Signed in to {server} as {account.user.username}.")
+            if not account.remembered:
+                log.info("The sign-in is not remembered: %s", account.reason)
+            password_given = True
+        confirm = (lambda _count, _total: True) if args.yes_mass_delete else None
+        engine = SyncEngine(store, client, tokens=tokens, confirm_mass_delete=confirm)
+
+        def sign_in_again() -> object:
+            return sign_in(store, client, tokens, server, username,
+                           _read_password(False, server, username))
+
+        can_ask = not password_given and sys.stdin.isatty()
+        report = _run_with_retries(engine, args.retries, can_sign_in=can_ask, sign_in_again=sign_in_again)
+    finally:
+        client.close()
+    _print_report(store, report)
+    return EXIT_OK
+
+
+def _run_with_retries(
+    engine: SyncEngine, retries: int, *, can_sign_in: bool, sign_in_again: Callable[[], object]
+) -> SyncReport:
+    backoff = Backoff()
+    signed_in_again = False
+    while True:
+        try:
+            return engine.run()
+        except AuthRequired:
+            if not can_sign_in or signed_in_again:
+                raise
+            signed_in_again = True
+            sign_in_again()
+        except SyncError as exc:
+            if not exc.retryable or backoff.attempts >= retries:
+                raise
+            delay = backoff.next_delay(exc)
+            _err(f"{exc} Trying again in {delay:.0f} s.")
+            time.sleep(delay)
+
+
+def _print_report(store: Store, report: SyncReport) -> None:
+    _out(f"Synced: {report.summary()}.")
+    for rejection in report.rejections:
+        _out(f"  refused: record {rejection.record_id}: {rejection.reason}")
+    if report.conflicts:
+        _out(f"  {report.conflicts} conflict(s): open Fieldbook to compare the versions.")
+    for notice in replica.unseen_notices(store):
+        _out(f"  note: {notice.message}")
+    pending = replica.pending_count(store)
+    if pending:
+        _out(f"  {pending} change(s) made during the sync will go next time.")
+
+
+# --- status ----------------------------------------------------------------------
+
+
+def _ago(when: dt.datetime) -> str:
+    seconds = (dt.datetime.now(dt.UTC) - when).total_seconds()
+    if seconds < 0:
+        return "in the future (is this computer's clock right?)"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def _status(args: argparse.Namespace, store: Store) -> int:
+    meta = replica.sync_meta(store)
+    _out(f"Data:           {store.path}")
+    if meta.signed_up:
+        assert meta.server_url is not None and meta.username is not None
+        who = meta.username + (f" ({meta.display_name})" if meta.display_name else "")
+        _out(f"Server:         {meta.server_url}")
+        _out(f"User:           {who}, {meta.role or 'unknown role'}")
+        signed_in = TokenStore().load(meta.server_url, meta.username) is not None
+        _out(f"Signed in:      {'yes' if signed_in else 'no (the next sync asks for the password)'}")
+    else:
+        _out("Server:         not set up (fieldbook sync --server URL --user NAME)")
+    if meta.last_synced_at is not None:
+        local = meta.last_synced_at.astimezone()
+        _out(f"Last synced:    {local:%Y-%m-%d %H:%M} ({_ago(meta.last_synced_at)})")
+    else:
+        _out("Last synced:    never")
+    _out(f"Pending:        {replica.pending_count(store)} change(s) not yet sent")
+    _out(f"Conflicts:      {len(replica.open_conflicts(store))} to look at")
+    refused = replica.rejections(store)
+    if refused:
+        _out(f"Refused:        {len(refused)} change(s) the server did not accept")
+    notices = replica.unseen_notices(store)
+    if notices:
+        _out(f"Notices:        {len(notices)} unread")
+    counts = store.counts()
+    _out("Records:        " + ", ".join(f"{counts[k.value]} {kind_spec(k).label.lower()}" for k in Kind))
+    return EXIT_OK
+
+
+# --- export ----------------------------------------------------------------------
+
+
+def _records(store: Store, kind: str | None) -> Iterator[dict[str, Any]]:
+    """Every live record in the export form, a chunk at a time."""
+    last: tuple[str, str] = ("", "")
+    while True:
+        stmt = select(Record).where(Record.deleted.is_(False))
+        if kind:
+            stmt = stmt.where(Record.kind == kind)
+        stmt = stmt.where((Record.kind > last[0]) | ((Record.kind == last[0]) & (Record.id > last[1])))
+        stmt = stmt.order_by(Record.kind, Record.id).limit(_EXPORT_CHUNK)
+        with store._read() as session:
+            chunk = [_exported(store, r) for r in session.scalars(stmt)]
+        yield from chunk
+        if len(chunk) < _EXPORT_CHUNK:
+            return
+        last = (chunk[-1]["kind"], chunk[-1]["id"])
+
+
+def _exported(store: Store, record: Record) -> dict[str, Any]:
+    spec = kind_spec(record.kind)
+    values = store._values(record)
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "status": record.status,
+        "author": record.author,
+        "created_at": record.created_at.isoformat(timespec="seconds"),
+        "updated_at": record.updated_at.isoformat(timespec="seconds"),
+        "fields": {f.name: to_json(f, values[f.name]) for f in spec.fields},
+    }
+
+
+def _open_output(path: str | None, *, bom: bool) -> io.TextIOWrapper:
+    encoding = "utf-8-sig" if bom else "utf-8"
+    if path is None:
+        sys.stdout.flush()
+        return io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True)
+    try:
+        return io.TextIOWrapper(Path(path).open("wb"), encoding=encoding, newline="")
+    except OSError as exc:
+        raise Failed(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _export(args: argparse.Namespace, store: Store) -> int:
+    out = _open_output(args.output, bom=args.format == "csv")
+    count = 0
+    try:
+        if args.format == "json":
+            out.write("[")
+            for record in _records(store, args.kind):
+                out.write(",\n" if count else "\n")
+                out.write(json.dumps(record, ensure_ascii=False))
+                count += 1
+            out.write("\n]\n" if count else "]\n")
+        else:
+            count = _write_csv(out, store, args.kind)
+        out.flush()
+    except OSError as exc:
+        raise Failed(f"cannot write {args.output or 'the output'}: {exc.strerror or exc}") from exc
+    finally:
+        if args.output is None:
+            out.detach()  # leave sys.stdout open
+        else:
+            out.close()
+    if args.output:
+        _out(f"Exported {count} record(s) to {args.output}.")
+    return EXIT_OK
+
+
+def _csv_columns(kind: str | None) -> list[str]:
+    columns: list[str] = []
+    for spec in ([kind_spec(kind)] if kind else list(KINDS.values())):
+        columns.extend(f.name for f in spec.fields if f.name not in columns)
+    return columns
+
+
+def _csv_cell(ftype: FieldType | None, value: Any) -> str:
+    if value is None:
+        return ""
+    if ftype is FieldType.TAGS:
+        text = "; ".join(value)
+    elif ftype is FieldType.STEPS:
+        text = json.dumps(value, ensure_ascii=False) if value else ""
+    elif ftype is FieldType.BOOL:
+        return "true" if value else "false"
+    elif isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    elif isinstance(value, int | float):
+        return str(value)
+    else:
+        text = str(value)
+    # A cell starting like a formula would run as one in Excel or WPS.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _write_csv(out: IO[str], store: Store, kind: str | None) -> int:
+    columns = _csv_columns(kind)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*META_COLUMNS, *columns])
+    count = 0
+    for record in _records(store, kind):
+        spec = kind_spec(record["kind"])
+        row = [_csv_cell(None, record[c]) for c in META_COLUMNS]
+        for name in columns:
+            fspec = spec.by_name.get(name)
+            row.append(_csv_cell(fspec.type, record["fields"][name]) if fspec else "")
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+# --- import ----------------------------------------------------------------------
+
+
+def _load_import(path: Path) -> list[Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise Failed(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Failed(f"cannot read {path}: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise Failed(f"{path} is not JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise Failed(f"{path} does not hold a list of records (the format of fieldbook export)")
+    return data
+
+
+class _Planned:
+    """One checked record of an import: what to write."""
+
+    def __init__(self, record_id: str, kind: str, values: dict[str, Any], status: str | None,
+                 author: str, exists: bool, deleted: bool) -> None:
+        self.record_id = record_id
+        self.kind = kind
+        self.values = values
+        self.status = status
+        self.author = author
+        self.exists = exists
+        self.deleted = deleted
+
+
+def _check_import_item(store: Store, item: Any, default_author: str) -> _Planned:
+    """The plan for one item, or ``ValueError`` with the reason."""
+    if not isinstance(item, dict):
+        raise ValueError("not a record (an object with kind and fields)")
+    kind = item.get("kind")
+    if kind not in {k.value for k in Kind}:
+        raise ValueError(f"unknown kind {kind!r}")
+    fields = item.get("fields", {})
+    if not isinstance(fields, dict):
+        raise ValueError("fields must be an object")
+    status = item.get("status")
+    if status is not None and status not in {s.value for s in Status}:
+        raise ValueError(f"unknown status {status!r}")
+    raw_id = item.get("id")
+    if raw_id is None:
+        record_id = str(uuid.uuid4())
+    else:
+        try:
+            record_id = str(uuid.UUID(str(raw_id)))
+        except ValueError:
+            raise ValueError(f"id {raw_id!r} is not a record id (a UUID)") from None
+    author = item.get("author") or default_author
+    if not isinstance(author, str):
+        raise ValueError("author must be text")
+    try:
+        existing = store.get(record_id, include_deleted=True)
+    except RecordNotFound:
+        existing = None
+    if existing is not None and existing.kind != kind:
+        raise ValueError(f"record {record_id} exists here as a {existing.kind}, not a {kind}")
+    merged = {**(existing.values if existing else {}), **fields}
+    try:
+        clean = Store._check(kind, merged, set(fields))
+    except ValidationFailed as exc:
+        raise ValueError("; ".join(f"{name}: {problem}" for name, problem in exc.problems.items())) from None
+    values = {name: clean[name] for name in fields}
+    return _Planned(record_id, kind, values, status, author, existing is not None,
+                    bool(existing and existing.deleted))
+
+
+def _import(args: argparse.Namespace, store: Store) -> int:
+    items = _load_import(Path(args.file))
+    author = replica.sync_meta(store).display_name or replica.sync_meta(store).username or ""
+    plans: list[_Planned] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            plan = _check_import_item(store, item, author)
+            if plan.record_id in seen:
+                raise ValueError(f"record {plan.record_id} appears twice in the file")
+            seen.add(plan.record_id)
+            plans.append(plan)
+        except ValueError as exc:
+            problems.append(f"record {index}: {exc}")
+    if problems:
+        for line in problems[:20]:
+            _err(line)
+        if len(problems) > 20:
+            _err(f"... and {len(problems) - 20} more")
+        raise Failed(f"nothing was imported: {len(problems)} record(s) of {len(items)} are not valid")
+    created = updated = 0
+    try:
+        for plan in plans:
+            if plan.exists:
+                if plan.deleted:
+                    store.restore(plan.record_id)
+                if store.update(plan.record_id, plan.values).changed or plan.deleted:
+                    updated += 1
+            else:
+                store.create(plan.kind, plan.values, author=plan.author, record_id=plan.record_id)
+                created += 1
+            if plan.status is not None and store.get(plan.record_id).status != plan.status:
+                store._set_meta_field(plan.record_id, "status", plan.status)
+    except FieldbookError as exc:
+        raise Failed(
+            f"the import stopped after {created + updated} record(s): {exc}. "
+            "Importing the same file again finishes it."
+        ) from exc
+    _out(f"Imported {len(plans)} record(s): {created} new, {updated} updated, "
+         f"{len(plans) - created - updated} unchanged.")
+    return EXIT_OK
+
+
+__all__ = ["COMMANDS", "main"]

@@ -1,0 +1,159 @@
+"""What can go wrong while syncing, as types the UI and the CLI can act on.
+
+Every failure of the client, the engine or the token store reaches callers as
+one of these (never a raw ``requests`` or ``keyring`` exception). Each has a
+plain English message fit for a status line; the UI shows its own
+translation chosen by the type and uses the attributes for the details.
+
+``retryable`` says whether trying again later, without the user doing
+anything, can help: the scheduler backs off and retries those, and stops on
+the others until the user acts (signs in, updates, confirms).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from app.errors import EnvironmentFault, FieldbookError
+
+
+class SyncError(FieldbookError):
+    """Base of every sync failure."""
+
+    retryable: ClassVar[bool] = False
+    default_message: ClassVar[str] = "Sync failed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class Offline(SyncError, EnvironmentFault):
+    """No connection: no network, DNS failure, connect timeout, dropped connection."""
+
+    retryable = True
+    default_message = "No connection to the server. Your changes are saved and will sync later."
+
+
+class SecureConnectionFailed(SyncError, EnvironmentFault):
+    """TLS failed, most often because the computer's date is wrong (a
+    certificate then looks expired or not yet valid), or a hotspot's login page
+    intercepts the connection."""
+
+    retryable = True
+    default_message = (
+        "Could not open a secure connection to the server. "
+        "Check that the computer's date and time are correct."
+    )
+
+
+class ServerUnavailable(SyncError, EnvironmentFault):
+    """The server answered with a 5xx, timed out while answering, or sent
+    something that is not a Fieldbook answer."""
+
+    retryable = True
+    default_message = "The server is not available right now. Fieldbook will try again later."
+
+    def __init__(self, message: str | None = None, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BadResponse(ServerUnavailable):
+    """An answer that is not what the protocol says (an HTML login page of a
+    hotspot, a truncated body, a body far too large)."""
+
+    default_message = "The server's answer could not be read. Fieldbook will try again later."
+
+
+class BadServerAddress(SyncError):
+    """The server address typed in is not an http(s) URL."""
+
+    default_message = "The server address is not valid (it should look like https://fieldbook.example.org)."
+
+
+class AuthRequired(SyncError):
+    """No credentials, or the stored ones were revoked or expired: sign in again."""
+
+    default_message = "Please sign in again to sync."
+
+
+class InvalidCredentials(SyncError):
+    """Wrong user name or password (or the account is disabled)."""
+
+    default_message = "The user name or password is not correct."
+
+
+class Throttled(SyncError):
+    """Too many requests (or sign-in attempts): wait ``retry_after`` seconds."""
+
+    retryable = True
+    default_message = "The server asked Fieldbook to wait before trying again."
+
+    def __init__(self, retry_after: float | None = None, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ClientTooOld(SyncError):
+    """The server no longer accepts this version of Fieldbook."""
+
+    default_message = "This version of Fieldbook is too old for the server. Please update Fieldbook."
+
+
+class RequestRejected(SyncError):
+    """The server refused a request (a 4xx other than the ones above)."""
+
+    default_message = "The server refused the request."
+
+    def __init__(self, code: str, message: str | None = None, *, status: int | None = None) -> None:
+        super().__init__(message or f"The server refused the request ({code}).")
+        self.code = code
+        self.status = status
+
+
+class AccountMismatch(SyncError):
+    """The local records belong to another account or server: signing in as
+    someone else would send one person's records to another's account."""
+
+    default_message = "The records on this computer belong to another account."
+
+    def __init__(self, expected: str, server_url: str) -> None:
+        super().__init__(
+            f"The records on this computer belong to {expected} on {server_url}; "
+            "sign in with that account."
+        )
+        self.expected = expected
+        self.server_url = server_url
+
+
+class MassDeletePending(SyncError):
+    """A pull would remove most of the local records; nothing was applied
+    until the user confirms."""
+
+    default_message = "The server would remove most of your records. Nothing was removed."
+
+    def __init__(self, count: int, total: int) -> None:
+        super().__init__(
+            f"The server would remove {count} of your {total} records. "
+            "Nothing was removed; confirm to continue."
+        )
+        self.count = count
+        self.total = total
+
+
+__all__ = [
+    "AccountMismatch",
+    "AuthRequired",
+    "BadResponse",
+    "BadServerAddress",
+    "ClientTooOld",
+    "InvalidCredentials",
+    "MassDeletePending",
+    "Offline",
+    "RequestRejected",
+    "SecureConnectionFailed",
+    "ServerUnavailable",
+    "SyncError",
+    "Throttled",
+]

@@ -1,0 +1,696 @@
+"""The local side of sync: what to push, and applying what was pulled.
+
+Everything here works on a :class:`~app.models.store.Store` through its own
+sessions, one transaction per step, so the store's guarantees hold for sync
+too: a pull page is applied wholly or not at all *together with* the cursor
+that says it was applied, and a push batch counts as sent only once
+``pushed_seq`` moved past it (in :func:`mark_pushed`, after the server's
+answer).
+
+Pulled values never enter the change log: they are the server's already.
+Every field is applied by the same order the server uses
+(:func:`~app.sync.protocol.version_key`), so all replicas pick the same winner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
+
+from app.errors import RecordNotFound
+from app.models.fields import TRACKED_META_FIELDS, Kind, Status, kind_spec
+from app.models.orm import (
+    KIND_CLASSES,
+    Change,
+    Conflict,
+    Meta,
+    Record,
+    SyncRejection,
+    utcnow,
+)
+from app.models.orm import Notice as NoticeRow
+from app.models.store import Store
+from app.models.validation import check_field
+from app.sync.protocol import (
+    MAX_PUSH_CHANGES,
+    PUSH_BATCH_BYTES,
+    PullResponse,
+    PushChange,
+    RemoteRecord,
+    version_key,
+)
+
+log = logging.getLogger("fieldbook.sync")
+
+# Meta keys this module owns besides the store's own (device_id, clock,
+# pushed_seq, pull_cursor).
+SERVER_URL = "server_url"
+USERNAME = "username"
+USER_ID = "user_id"
+ROLE = "role"
+DISPLAY_NAME = "display_name"
+LAST_SYNCED_AT = "last_synced_at"
+SCOPE = "scope"
+RESUME = "pull_resume"  # the server's token for the next page of an unfinished pull
+
+_READ_CHUNK = 2000  # change-log rows read at a time while building a batch
+_IN_CHUNK = 500  # ids per "IN (...)" (SQLite allows 999 parameters on old builds)
+_KINDS = frozenset(k.value for k in Kind)
+_STATUSES = frozenset(s.value for s in Status)
+
+
+# --- meta ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncMeta:
+    """What the store knows about its account and its sync state."""
+
+    device_id: str
+    server_url: str | None
+    username: str | None
+    user_id: int | None
+    role: str | None
+    display_name: str | None
+    last_synced_at: dt.datetime | None  # UTC, when the server last confirmed everything
+    pushed_seq: int
+    pull_cursor: int
+    scope: list[int] | None
+    resume: str | None  # set while a pull run is unfinished (see PullResponse.resume)
+    clock: int
+
+    @property
+    def signed_up(self) -> bool:
+        """Whether the store has an account (it may still need a password)."""
+        return bool(self.server_url and self.username)
+
+
+def _meta(session: Session) -> dict[str, str]:
+    return {key: value for key, value in session.execute(select(Meta.key, Meta.value))}
+
+
+def _set_meta(session: Session, values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            session.execute(delete(Meta).where(Meta.key == key))
+        else:
+            session.merge(Meta(key=key, value=value))
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def sync_meta(store: Store) -> SyncMeta:
+    with store._read() as session:
+        meta = _meta(session)
+    synced = meta.get(LAST_SYNCED_AT)
+    scope = meta.get(SCOPE)
+    return SyncMeta(
+        device_id=meta["device_id"],
+        server_url=meta.get(SERVER_URL) or None,
+        username=meta.get(USERNAME) or None,
+        user_id=_int_or_none(meta.get(USER_ID)),
+        role=meta.get(ROLE) or None,
+        display_name=meta.get(DISPLAY_NAME),
+        last_synced_at=dt.datetime.fromisoformat(synced) if synced else None,
+        pushed_seq=int(meta.get("pushed_seq", "0")),
+        pull_cursor=int(meta.get("pull_cursor", "0")),
+        scope=[int(o) for o in json.loads(scope)] if scope else None,
+        resume=meta.get(RESUME) or None,
+        clock=int(meta.get("clock", "0")),
+    )
+
+
+def set_account(
+    store: Store,
+    *,
+    server_url: str,
+    username: str,
+    user_id: int,
+    role: str,
+    display_name: str = "",
+) -> None:
+    """Remember who this store syncs as (at sign-in)."""
+    with store._write() as session:
+        _set_meta(
+            session,
+            {
+                SERVER_URL: server_url.rstrip("/"),
+                USERNAME: username,
+                USER_ID: str(user_id),
+                ROLE: role,
+                DISPLAY_NAME: display_name,
+            },
+        )
+
+
+def set_last_synced(store: Store, when: dt.datetime | None = None) -> dt.datetime:
+    when = (when or utcnow()).astimezone(dt.UTC)
+    with store._write() as session:
+        _set_meta(session, {LAST_SYNCED_AT: when.isoformat(timespec="seconds")})
+    return when
+
+
+def has_synced(store: Store) -> bool:
+    """Whether the store holds anything from a server (then it belongs to that account)."""
+    meta = sync_meta(store)
+    return meta.pull_cursor > 0 or meta.pushed_seq > 0
+
+
+# --- push ------------------------------------------------------------------
+
+
+def _unsent_rows(session: Session, after: int) -> Iterator[Any]:
+    """Change-log rows after ``after`` in seq order, read a chunk at a time."""
+    columns = (Change.seq, Change.record_id, Change.kind, Change.field, Change.value,
+               Change.clock, Change.known)
+    while True:
+        rows = session.execute(
+            select(*columns).where(Change.seq > after).order_by(Change.seq).limit(_READ_CHUNK)
+        ).all()
+        yield from rows
+        if len(rows) < _READ_CHUNK:
+            return
+        after = rows[-1].seq
+
+
+def _group_size(group: PushChange) -> int:
+    return len(json.dumps(group, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def pending_groups(
+    store: Store,
+    limit_bytes: int = PUSH_BATCH_BYTES,
+    limit_groups: int = MAX_PUSH_CHANGES,
+) -> list[PushChange]:
+    """The next push batch: unsent change-log rows grouped per (record, local
+    transaction), in seq order, at most ``limit_groups`` groups and about
+    ``limit_bytes`` of JSON (always at least one group when any is pending).
+
+    A group's ``seq`` is the highest of its rows (what ``pushed_seq`` becomes
+    once it is confirmed) and its ``known`` the lowest (the oldest cursor any
+    of its coalesced edits was made over).
+    """
+    groups: list[PushChange] = []
+    size = 0
+
+    def fits(group: PushChange) -> bool:
+        nonlocal size
+        cost = _group_size(group)
+        if groups and (len(groups) >= limit_groups or size + cost > limit_bytes):
+            return False
+        groups.append(group)
+        size += cost
+        return True
+
+    with store._read() as session:
+        pushed = int(session.get_one(Meta, "pushed_seq").value)
+        current: PushChange | None = None
+        for row in _unsent_rows(session, pushed):
+            if current is None or (current["record_id"], current["clock"]) != (row.record_id, row.clock):
+                if current is not None and not fits(current):
+                    return groups
+                current = PushChange(
+                    seq=row.seq, record_id=row.record_id, kind=row.kind, clock=row.clock,
+                    known=row.known, fields={},
+                )
+            current["seq"] = max(current["seq"], row.seq)
+            current["known"] = min(current["known"], row.known)
+            current["fields"][row.field] = row.value
+        if current is not None:
+            fits(current)
+    return groups
+
+
+def pending_count(store: Store) -> int:
+    """Unsent change groups (what "N changes not yet synced" counts)."""
+    sql = text(
+        "SELECT count(*) FROM (SELECT 1 FROM changes WHERE seq > "
+        "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pushed_seq') "
+        "GROUP BY record_id, clock)"
+    )
+    with store._read() as session:
+        return int(session.execute(sql).scalar_one())
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A pushed group the server refused, kept to show on the record."""
+
+    seq: int
+    record_id: str
+    reason: str
+    fields: tuple[str, ...] = ()
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def mark_pushed(
+    store: Store,
+    seq: int,
+    rejections: Iterable[Rejection] = (),
+    *,
+    owner_id: int | None = None,
+    record_ids: Iterable[str] = (),
+) -> None:
+    """The server confirmed everything up to ``seq``: move ``pushed_seq``
+    (never backwards), keep the rejections, and give the new records among
+    ``record_ids`` (those without an owner yet) to ``owner_id``, all in one
+    transaction."""
+    rejected = list(rejections)
+    refused = {r.record_id for r in rejected}
+    claimed = sorted({rid for rid in record_ids if rid not in refused})
+    with store._write() as session:
+        session.execute(
+            text("UPDATE meta SET value = :seq WHERE key = 'pushed_seq' "
+                 "AND CAST(value AS INTEGER) < :seq"),
+            {"seq": seq},
+        )
+        for r in rejected:
+            session.merge(
+                SyncRejection(seq=r.seq, record_id=r.record_id, reason=r.reason, fields=list(r.fields))
+            )
+        if owner_id is not None:
+            for part in _chunks(claimed):
+                session.execute(
+                    update(Record)
+                    .where(Record.id.in_(part), Record.owner_id.is_(None))
+                    .values(owner_id=owner_id)
+                    .execution_options(synchronize_session=False)
+                )
+
+
+# --- pull ------------------------------------------------------------------
+
+
+@dataclass
+class ApplyResult:
+    """What one pull page changed locally."""
+
+    records: int = 0  # records of the page (applied or already current)
+    created: int = 0
+    updated: int = 0  # existing records at least one field of which changed
+    fields: int = 0  # field values written
+    skipped: int = 0  # invalid or unknown remote values left out
+    conflicts: int = 0
+    notices: int = 0
+    removed: int = 0  # local records dropped because their owner left the scope
+    cursor: int = 0
+
+
+def _parse_time(value: str | None) -> dt.datetime:
+    if value:
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            log.warning("Unreadable time from the server: %r", value)
+        else:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return utcnow()
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _canonical(kind: str, name: str, value: Any) -> Any:
+    """A remote JSON value as the local column wants it, or ``_Invalid``."""
+    if name == "deleted":
+        if not isinstance(value, bool):
+            raise _Invalid("must be true or false")
+        return value
+    if name == "status":
+        if value not in _STATUSES:
+            raise _Invalid("not a known status")
+        return value
+    spec = kind_spec(kind).by_name.get(name)
+    if spec is None:
+        raise _Invalid("unknown field")
+    canonical, problem = check_field(spec, value)
+    if problem is not None:
+        raise _Invalid(problem.english())
+    return canonical
+
+
+def _new_record(remote: RemoteRecord) -> Record:
+    created = _parse_time(remote.get("created_at"))
+    record = KIND_CLASSES[remote["kind"]](
+        id=remote["id"],
+        author=remote.get("author") or "",
+        created_at=created,
+        updated_at=created,
+        status=Status.DRAFT.value,
+        deleted=False,
+        versions={},
+        owner_id=remote.get("owner"),
+    )
+    # Fields left unset read as None until the insert, which the store (and
+    # the search index) take for the field's empty value; the column
+    # defaults then store exactly that value.
+    return record
+
+
+def _apply_record(
+    store: Store,
+    session: Session,
+    remote: RemoteRecord,
+    devices: Sequence[str],
+    result: ApplyResult,
+    local: dict[str, Record],
+) -> tuple[Record | None, dict[str, Any] | None, int]:
+    """Apply one remote record. Returns the record if anything changed, its
+    values before (what its search entry was built from) and the highest
+    clock seen."""
+    kind = remote.get("kind")
+    if kind not in _KINDS:
+        log.warning("Skipped record %s of unknown kind %r from the server", remote.get("id"), kind)
+        result.skipped += 1
+        return None, None, 0
+    record = local.get(remote["id"])
+    created = record is None
+    if record is None:
+        record = _new_record(remote)
+        session.add(record)
+        local[record.id] = record
+    elif record.kind != kind:
+        log.warning("Skipped record %s: the server says %s, this store %s", record.id, kind, record.kind)
+        result.skipped += 1
+        return None, None, 0
+    previous = store._values(record) if record.search_rowid is not None else None
+    result.records += 1
+    if remote.get("owner") is not None and record.owner_id != remote["owner"]:
+        record.owner_id = remote["owner"]
+    if remote.get("author") and record.author != remote["author"]:
+        record.author = remote["author"]  # the server names the author (not a versioned field)
+    versions = dict(record.versions or {})
+    max_clock = 0
+    written: list[str] = []
+    for name, entry in remote["fields"].items():
+        try:
+            value, clock, index = entry
+            device = devices[index]
+            clock = int(clock)
+        except (TypeError, ValueError, IndexError):
+            log.warning("Skipped field %s of record %s: malformed version %r", name, record.id, entry)
+            result.skipped += 1
+            continue
+        max_clock = max(max_clock, clock)
+        mine = versions.get(name)
+        if mine is not None and version_key(clock, device) <= version_key(int(mine[0]), str(mine[1])):
+            continue
+        try:
+            canonical = _canonical(kind, name, value)
+        except _Invalid as exc:
+            log.warning("Skipped field %s of record %s from the server: %s", name, record.id, exc)
+            result.skipped += 1
+            continue
+        setattr(record, name, canonical)
+        if name == "deleted":
+            record.deleted_at = utcnow() if canonical else None
+        versions[name] = [clock, device]
+        written.append(name)
+    if created:
+        result.created += 1
+    if not written and not created:
+        return None, None, max_clock
+    record.versions = versions
+    result.fields += len(written)
+    if written and not created:
+        result.updated += 1
+        record.updated_at = utcnow()
+    return record, previous, max_clock
+
+
+def _drop_owners(store: Store, session: Session, owners: Sequence[int]) -> int:
+    """Remove every local record of ``owners``, with its unsent changes, its
+    search entry, conflicts, notices and rejections."""
+    ids: list[str] = []
+    for record in session.scalars(select(Record).where(Record.owner_id.in_(list(owners)))):
+        ids.append(record.id)
+        if record.search_rowid is not None:
+            record.deleted = True  # _reindex then only takes the entry out
+            store._reindex(session, record)
+    session.flush()
+    for part in _chunks(ids):
+        for model in (Change, Conflict, NoticeRow, SyncRejection):
+            session.execute(
+                delete(model).where(model.record_id.in_(part)).execution_options(
+                    synchronize_session=False
+                )
+            )
+        session.execute(
+            delete(Record).where(Record.id.in_(part)).execution_options(synchronize_session=False)
+        )
+    session.expunge_all()
+    if ids:
+        log.info("Dropped %d records of owners %s that are no longer visible", len(ids), list(owners))
+    return len(ids)
+
+
+def apply_pull_page(store: Store, page: PullResponse) -> ApplyResult:
+    """Apply one pull page in ONE local transaction, with its cursor, scope
+    and resume token (kept while ``more``, so a pull cut off between pages
+    continues that same run).
+
+    If anything fails, nothing of the page is applied and the cursor stays,
+    so the next pull asks for the same page again.
+    """
+    result = ApplyResult(cursor=page["cursor"])
+    devices = page.get("devices") or []
+    with store._write() as session:
+        if page.get("removed"):
+            result.removed = _drop_owners(store, session, page["removed"])
+        remotes = page.get("records") or []
+        # The page's local records in a few queries, and no flush per record:
+        # a page of thousands applies in one pass.
+        local: dict[str, Record] = {}
+        for part in _chunks([r["id"] for r in remotes]):
+            local.update((r.id, r) for r in session.scalars(select(Record).where(Record.id.in_(part))))
+        touched: dict[str, tuple[Record, dict[str, Any] | None]] = {}
+        max_clock = 0
+        with session.no_autoflush:
+            for remote in remotes:
+                record, previous, clock = _apply_record(store, session, remote, devices, result, local)
+                max_clock = max(max_clock, clock)
+                if record is not None:
+                    touched.setdefault(record.id, (record, previous))
+            for record, previous in touched.values():
+                store._reindex(session, record, previous)
+        session.flush()
+        for c in page.get("conflicts") or []:
+            max_clock = max(max_clock, int(c["clock"]), int(c["winner_clock"]))
+            existing = session.get(Conflict, c["id"])
+            if existing is None:
+                existing = Conflict(id=c["id"], resolved=False)
+                session.add(existing)
+            existing.record_id = c["record_id"]
+            existing.field = c["field"]
+            existing.value = c["value"]
+            existing.clock = int(c["clock"])
+            existing.device = c["device"]
+            existing.winner_clock = int(c["winner_clock"])
+            existing.winner_device = c["winner_device"]
+            result.conflicts += 1
+        for n in page.get("notices") or []:
+            notice = session.get(NoticeRow, n["id"])
+            if notice is None:
+                notice = NoticeRow(id=n["id"], seen=False)
+                session.add(notice)
+            notice.record_id = n["record_id"]
+            notice.kind = n["kind"]
+            notice.message = n["message"]
+            result.notices += 1
+        if max_clock:
+            # Lamport: the next local tick must be above every clock seen.
+            session.execute(
+                text("UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), :clock) AS TEXT) "
+                     "WHERE key = 'clock'"),
+                {"clock": max_clock},
+            )
+        resume = page.get("resume") if page.get("more") else None
+        _set_meta(
+            session,
+            {
+                "pull_cursor": str(int(page["cursor"])),
+                SCOPE: json.dumps(sorted(page.get("scope") or [])),
+                RESUME: str(resume) if resume else None,
+            },
+        )
+    return result
+
+
+def would_remove(store: Store, page: PullResponse) -> tuple[int, int]:
+    """``(count, total)``: live local records this page would delete (winning
+    tombstones and records of owners that left the scope) out of all live
+    local records. For the mass-delete guard, before applying the page."""
+    devices = page.get("devices") or []
+    tombstones: dict[str, tuple[int, str]] = {}
+    for remote in page.get("records") or []:
+        entry = remote.get("fields", {}).get("deleted")
+        try:
+            if entry and entry[0] is True:
+                tombstones[remote["id"]] = (int(entry[1]), devices[entry[2]])
+        except (TypeError, ValueError, IndexError):
+            continue
+    removed = list(page.get("removed") or [])
+    live = Record.deleted.is_(False)
+    with store._read() as session:
+        total = int(session.execute(select(func.count()).select_from(Record).where(live)).scalar_one())
+        doomed: set[str] = set()
+        if removed:
+            doomed.update(
+                session.scalars(select(Record.id).where(live, Record.owner_id.in_(removed))).all()
+            )
+        ids = [rid for rid in tombstones if rid not in doomed]
+        for part in _chunks(ids):
+            for rid, versions in session.execute(
+                select(Record.id, Record.versions).where(live, Record.id.in_(part))
+            ):
+                local = (versions or {}).get("deleted")
+                remote_version = tombstones[rid]
+                if local is None or version_key(*remote_version) > version_key(int(local[0]), str(local[1])):
+                    doomed.add(rid)
+    return len(doomed), total
+
+
+# --- conflicts, notices, rejections -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ConflictInfo:
+    """A value that lost to a concurrent edit; ``value`` is its JSON form."""
+
+    id: int
+    record_id: str
+    field: str
+    value: Any
+    clock: int
+    device: str
+    winner_clock: int
+    winner_device: str
+    resolved: bool
+
+
+def _conflict_info(c: Conflict) -> ConflictInfo:
+    return ConflictInfo(
+        c.id, c.record_id, c.field, c.value, c.clock, c.device, c.winner_clock, c.winner_device,
+        c.resolved,
+    )
+
+
+def conflicts_for(store: Store, record_id: str, *, include_resolved: bool = False) -> list[ConflictInfo]:
+    stmt = select(Conflict).where(Conflict.record_id == record_id).order_by(Conflict.id)
+    if not include_resolved:
+        stmt = stmt.where(Conflict.resolved.is_(False))
+    with store._read() as session:
+        return [_conflict_info(c) for c in session.scalars(stmt)]
+
+
+def open_conflicts(store: Store) -> list[ConflictInfo]:
+    """Every unresolved conflict on a live record, oldest first."""
+    stmt = (
+        select(Conflict)
+        .join(Record, Record.id == Conflict.record_id)
+        .where(Conflict.resolved.is_(False), Record.deleted.is_(False))
+        .order_by(Conflict.id)
+    )
+    with store._read() as session:
+        return [_conflict_info(c) for c in session.scalars(stmt)]
+
+
+def resolve_conflict(store: Store, conflict_id: int, restore: bool) -> None:
+    """Close a conflict. ``restore=True`` first puts the value that lost back,
+    as a normal local edit (so it syncs, and wins, like any new edit)."""
+    with store._read() as session:
+        conflict = session.get(Conflict, conflict_id)
+        if conflict is None:
+            raise RecordNotFound(f"conflict {conflict_id}")
+        info = _conflict_info(conflict)
+        record = session.get(Record, info.record_id)
+        kind = record.kind if record is not None else None
+    if restore and not info.resolved:
+        if kind is None:
+            raise RecordNotFound(info.record_id)
+        if info.field == "deleted":
+            if info.value:
+                store.delete(info.record_id)
+            else:
+                store.restore(info.record_id)
+        elif info.field in TRACKED_META_FIELDS:
+            store._set_meta_field(info.record_id, info.field, _canonical(kind, info.field, info.value))
+        else:
+            store.update(info.record_id, {info.field: _canonical(kind, info.field, info.value)})
+    with store._write() as session:
+        session.execute(update(Conflict).where(Conflict.id == conflict_id).values(resolved=True))
+
+
+@dataclass(frozen=True)
+class NoticeInfo:
+    id: int
+    record_id: str
+    kind: str
+    message: str
+
+
+def unseen_notices(store: Store) -> list[NoticeInfo]:
+    stmt = select(NoticeRow).where(NoticeRow.seen.is_(False)).order_by(NoticeRow.id)
+    with store._read() as session:
+        return [NoticeInfo(n.id, n.record_id, n.kind, n.message) for n in session.scalars(stmt)]
+
+
+def mark_notices_seen(store: Store, ids: Iterable[int]) -> None:
+    wanted = list(ids)
+    with store._write() as session:
+        for part in _chunks(wanted):
+            session.execute(update(NoticeRow).where(NoticeRow.id.in_(part)).values(seen=True))
+
+
+def rejections(store: Store, record_id: str | None = None) -> list[Rejection]:
+    stmt = select(SyncRejection).order_by(SyncRejection.seq)
+    if record_id is not None:
+        stmt = stmt.where(SyncRejection.record_id == record_id)
+    with store._read() as session:
+        return [
+            Rejection(r.seq, r.record_id, r.reason, tuple(r.fields or ())) for r in session.scalars(stmt)
+        ]
+
+
+def dismiss_rejection(store: Store, seq: int) -> None:
+    with store._write() as session:
+        session.execute(delete(SyncRejection).where(SyncRejection.seq == seq))
+
+
+__all__ = [
+    "ApplyResult",
+    "ConflictInfo",
+    "NoticeInfo",
+    "Rejection",
+    "SyncMeta",
+    "apply_pull_page",
+    "conflicts_for",
+    "dismiss_rejection",
+    "has_synced",
+    "mark_notices_seen",
+    "mark_pushed",
+    "open_conflicts",
+    "pending_count",
+    "pending_groups",
+    "rejections",
+    "resolve_conflict",
+    "set_account",
+    "set_last_synced",
+    "sync_meta",
+    "unseen_notices",
+    "would_remove",
+]
