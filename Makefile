@@ -12,10 +12,15 @@ QT_DEBIAN_LIBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
 	libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 \
 	fonts-noto-cjk
 
-.PHONY: run test lint typecheck bench translations clean system-deps
+.PHONY: run test lint typecheck bench translations clean system-deps server
 
 run: $(VENV)/.installed system-deps
 	$(PY) -m app $(ARGS)
+
+# The sync server (no Qt needed): SQLite and a generated secret in its data
+# folder unless FIELDBOOK_SERVER_* say otherwise; `fieldbook-server demo` makes logins.
+server: $(VENV)/.installed-server
+	$(VENV)/bin/fieldbook-server serve $(ARGS)
 
 test: $(VENV)/.installed-dev system-deps lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
@@ -45,9 +50,13 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e .
 	touch $@
 
+$(VENV)/.installed-server: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[server]'
+	touch $@
+
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[dev]'
-	touch $@ $(VENV)/.installed
+	touch $@ $(VENV)/.installed $(VENV)/.installed-server
 
 # Qt needs a handful of system libraries. Install them where we may (root on
 # Debian/Ubuntu); otherwise name them so the user can.

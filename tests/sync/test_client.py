@@ -68,13 +68,16 @@ def test_login_refresh_me_and_traffic(live_server: LiveServer) -> None:
     assert snap.bytes_received > 4 * 50
 
 
-def test_a_reused_refresh_token_signs_the_device_out(live_server: LiveServer) -> None:
+def test_a_refresh_whose_answer_was_lost_can_be_retried(live_server: LiveServer) -> None:
+    """The hotspot drops the answer of a refresh: the client still holds the
+    old token and tries again moments later. It stays signed in (theft, a
+    reuse after the grace period, is tested on the server)."""
     client = ApiClient(live_server.url)
     first = client.login("li", live_server.users["li"])
-    client.refresh()
-    with pytest.raises(AuthRequired):
-        client.refresh(first.refresh_token)
-    assert client.refresh_token is None
+    client.refresh()  # this answer "never arrived"
+    retried = client.refresh(first.refresh_token)
+    assert retried.refresh_token not in (first.refresh_token, None)
+    assert client.me().username == "li"
     other = ApiClient(live_server.url)
     with pytest.raises(AuthRequired):
         other.refresh("not a token")

@@ -1,0 +1,224 @@
+"""Managing users and cohorts: the functions behind ``fieldbook-server``'s
+commands (and the tests' fixtures).
+
+Each function commits its change, or raises ``AdminError`` with a message for
+the person at the command line and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.server.db import Cohort, CohortMember, User, utcnow
+from app.server.security import (
+    USERNAME_MAX,
+    hash_password,
+    is_valid_username,
+    normalize_username,
+    revoke_user_tokens,
+)
+
+log = logging.getLogger("fieldbook.server")
+
+ROLES: Final = ("fellow", "trainer", "admin")
+PASSWORD_MIN: Final = 8
+PASSWORD_MAX: Final = 256
+NAME_MAX: Final = 100
+DEMO_COHORT: Final = "示范班 Demo cohort"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # nothing to misread (l/1, o/0)
+
+
+class AdminError(Exception):
+    """A request that cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
+    role: str
+    display_name: str
+
+
+def generate_password() -> str:
+    """Easy to read out and type: ``k7m2-pq4x-9hzt`` (about 70 bits)."""
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(3))
+
+
+def _check_name(what: str, value: str, limit: int) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise AdminError(f"The {what} must not be empty.")
+    if len(value) > limit:
+        raise AdminError(f"The {what} is too long ({len(value)} characters, at most {limit}).")
+    if _CONTROL.search(value):
+        raise AdminError(f"The {what} contains characters that are not allowed.")
+    return value
+
+
+def check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise AdminError(f"The password is too short: at least {PASSWORD_MIN} characters.")
+    if len(password) > PASSWORD_MAX:
+        raise AdminError(f"The password is too long: at most {PASSWORD_MAX} characters.")
+    if _CONTROL.search(password):
+        raise AdminError("The password contains characters that are not allowed.")
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == normalize_username(username))).one_or_none()
+    if user is None:
+        raise AdminError(f"There is no user named {username!r}.")
+    return user
+
+
+def get_cohort(session: Session, name: str) -> Cohort:
+    cohort = session.scalars(select(Cohort).where(Cohort.name == " ".join(name.split()))).one_or_none()
+    if cohort is None:
+        raise AdminError(f"There is no cohort named {name!r}.")
+    return cohort
+
+
+def create_user(session: Session, username: str, password: str, role: str, display_name: str = "") -> User:
+    name = normalize_username(username)
+    if not is_valid_username(name):
+        raise AdminError(
+            f"{username!r} cannot be a user name: use 1 to {USERNAME_MAX} letters a-z, digits "
+            "and . _ - @, starting with a letter or digit."
+        )
+    if role not in ROLES:
+        raise AdminError(f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
+    check_password(password)
+    display = _check_name("display name", display_name, NAME_MAX) if display_name.strip() else ""
+    if session.scalars(select(User.id).where(User.username == name)).first() is not None:
+        raise AdminError(f"A user named {name!r} already exists.")
+    user = User(
+        username=name,
+        display_name=display or name,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise AdminError(f"A user named {name!r} already exists.") from None
+    log.info("Created %s %s", role, name)
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """A new password (e.g. one the user forgot); signs out all their devices."""
+    user = get_user(session, username)
+    check_password(password)
+    user.password_hash = hash_password(password)
+    revoke_user_tokens(session, user.id, utcnow())
+    session.commit()
+    return user
+
+
+def create_cohort(session: Session, name: str) -> Cohort:
+    name = _check_name("cohort name", name, NAME_MAX)
+    if session.scalars(select(Cohort.id).where(Cohort.name == name)).first() is not None:
+        raise AdminError(f"A cohort named {name!r} already exists.")
+    cohort = Cohort(name=name, created_at=utcnow())
+    session.add(cohort)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise AdminError(f"A cohort named {name!r} already exists.") from None
+    log.info("Created cohort %s", name)
+    return cohort
+
+
+def cohorts_of(session: Session, user: User) -> list[Cohort]:
+    return list(
+        session.scalars(
+            select(Cohort).join(CohortMember).where(CohortMember.user_id == user.id).order_by(Cohort.name)
+        )
+    )
+
+
+def assign(session: Session, username: str, cohort_name: str) -> list[Cohort]:
+    """Put a user in a cohort. A fellow is in one cohort at most, so assigning
+    moves them; a trainer can be in many. Returns the cohorts the user left."""
+    user = get_user(session, username)
+    cohort = get_cohort(session, cohort_name)
+    if user.role == "admin":
+        raise AdminError(f"{user.username!r} is an admin and sees every cohort; admins are not assigned.")
+    left: list[Cohort] = []
+    if user.role == "fellow":
+        left = [c for c in cohorts_of(session, user) if c.id != cohort.id]
+        if left:
+            session.execute(
+                delete(CohortMember).where(
+                    CohortMember.user_id == user.id, CohortMember.cohort_id != cohort.id
+                )
+            )
+    if session.get(CohortMember, (cohort.id, user.id)) is None:
+        session.add(CohortMember(cohort_id=cohort.id, user_id=user.id))
+    session.commit()
+    log.info("Assigned %s to %s", user.username, cohort.name)
+    return left
+
+
+def unassign(session: Session, username: str, cohort_name: str) -> None:
+    user = get_user(session, username)
+    cohort = get_cohort(session, cohort_name)
+    member = session.get(CohortMember, (cohort.id, user.id))
+    if member is None:
+        raise AdminError(f"{user.username!r} is not in the cohort {cohort.name!r}.")
+    session.delete(member)
+    session.commit()
+    log.info("Removed %s from %s", user.username, cohort.name)
+
+
+def deactivate_user(session: Session, username: str) -> User:
+    """Lock a user out at once: their access tokens stop working on the next
+    request and their refresh tokens are revoked. Their records stay."""
+    user = get_user(session, username)
+    user.active = False
+    revoke_user_tokens(session, user.id, utcnow())
+    session.commit()
+    log.info("Deactivated %s", user.username)
+    return user
+
+
+def demo(session: Session) -> list[Login]:
+    """A demo cohort with a trainer and two fellows, each with a new password.
+
+    Running it again gives the demo users new passwords (and reactivates them)."""
+    cohort = session.scalars(select(Cohort).where(Cohort.name == DEMO_COHORT)).one_or_none()
+    if cohort is None:
+        cohort = create_cohort(session, DEMO_COHORT)
+    logins = []
+    for username, role, display in (
+        ("trainer", "trainer", "示范培训师 Demo trainer"),
+        ("fellow1", "fellow", "示范老师一 Demo fellow 1"),
+        ("fellow2", "fellow", "示范老师二 Demo fellow 2"),
+    ):
+        password = generate_password()
+        existing = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if existing is None:
+            create_user(session, username, password, role, display)
+        else:
+            if existing.role != role:
+                raise AdminError(f"A user named {username!r} exists as a {existing.role}; not changing it.")
+            existing.active = True
+            set_password(session, username, password)
+        assign(session, username, cohort.name)
+        logins.append(Login(username, password, role, display))
+    return logins

@@ -1,0 +1,92 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+Imports no Qt: the server runs on machines without a display.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine, text
+from starlette.middleware.gzip import GZipMiddleware
+
+from app.server.config import Settings
+from app.server.database import make_engine, make_sessionmaker
+from app.server.deps import SessionDep
+from app.server.errors import ApiError, CatchAllMiddleware, install_error_handlers
+from app.server.middleware import BodyLimitMiddleware, ProtocolMiddleware
+from app.server.routers import auth, me
+from app.server.schemas import HealthResponse, error_responses
+from app.sync.protocol import API_PREFIX, PROTOCOL_VERSION
+
+log = logging.getLogger("fieldbook.server")
+
+RESPONSE_GZIP_MIN_BYTES = 500
+
+
+def _sync_router() -> ModuleType | None:
+    """``app.server.routers.sync`` when it exists (it is written separately)."""
+    try:
+        return importlib.import_module("app.server.routers.sync")
+    except ModuleNotFoundError as exc:
+        if exc.name != "app.server.routers.sync":
+            raise
+        log.warning("The sync API is missing (app/server/routers/sync.py); serving auth only")
+        return None
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The server app. ``settings`` defaults to ``Settings.from_env()``; pass
+    ``engine`` to share one (the caller then disposes it)."""
+    settings = settings if settings is not None else Settings.from_env()
+    own_engine = engine is None
+    engine = engine if engine is not None else make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Fieldbook sync server",
+        version=str(PROTOCOL_VERSION),
+        description="Sign-in and field-by-field sync for the Fieldbook desktop app (see docs/sync.md).",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    install_error_handlers(app)
+    # Added innermost first: a request meets CatchAll, GZip, BodyLimit, Protocol.
+    app.add_middleware(ProtocolMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=RESPONSE_GZIP_MIN_BYTES)
+    app.add_middleware(CatchAllMiddleware)
+
+    @app.get("/health", response_model=HealthResponse, tags=["health"], responses=error_responses(503))
+    def health(session: SessionDep) -> HealthResponse:
+        try:
+            session.execute(text("SELECT 1"))
+        except Exception:
+            log.warning("Health check: the database does not answer", exc_info=True)
+            raise ApiError(503, "database_unavailable", "The server cannot reach its database.") from None
+        return HealthResponse(status="ok", protocol=PROTOCOL_VERSION)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(me.router)
+    sync = _sync_router()
+    if sync is not None:
+        api.include_router(sync.router)
+    app.include_router(api)
+    return app

@@ -1,0 +1,241 @@
+"""The server's settings, read from the environment once.
+
+Every setting is declared in ``Settings`` with its type, its environment
+variable and its default. With no configuration at all the server keeps an
+SQLite file and a generated secret in its data folder, so
+``fieldbook-server serve`` just works on a laptop; production refuses to start
+without a real secret.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import platformdirs
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger("fieldbook.server")
+
+APP_NAME = "fieldbook-server"
+ENV_PREFIX = "FIELDBOOK_SERVER_"
+SECRET_FILENAME = "secret.key"
+DB_FILENAME = "server.db"
+MIN_SECRET_LENGTH = 32
+# Values copied from examples and templates; never acceptable in production.
+UNSAFE_SECRETS = frozenset(
+    {
+        "changethis",
+        "change-this",
+        "change_this",
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "secret-key",
+        "secretkey",
+        "mysecret",
+        "password",
+        "fieldbook",
+        "development",
+        "insecure",
+        "default",
+        "test",
+        "xxx",
+    }
+)
+
+Env = Literal["development", "production"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to change."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _env(name: str) -> dict[str, str]:
+    """Field metadata: the setting is read from ``FIELDBOOK_SERVER_<name>``."""
+    return {"env": name}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All server settings. Build with ``Settings.from_env()``; tests build it
+    directly (or ``dataclasses.replace`` one)."""
+
+    database_url: str = field(default="", metadata=_env("DATABASE_URL"))  # default: SQLite in data_dir
+    secret: str = field(default="", metadata=_env("SECRET"))  # signs access tokens; >= 32 chars
+    env: Env = field(default="development", metadata=_env("ENV"))
+    access_token_minutes: int = field(default=15, metadata=_env("ACCESS_TOKEN_MINUTES"))
+    refresh_token_days: int = field(default=30, metadata=_env("REFRESH_TOKEN_DAYS"))
+    host: str = field(default="127.0.0.1", metadata=_env("HOST"))
+    port: int = field(default=8700, metadata=_env("PORT"))
+    # The SQLite file and the generated secret live here unless configured.
+    data_dir: Path = field(default_factory=default_data_dir, metadata=_env("DATA_DIR"))
+    # Sign-in throttling: after ``throttle_after`` failures for one user name
+    # the name is locked for ``throttle_base_seconds``, doubling with each
+    # further failure up to ``throttle_max_seconds``; a success resets it.
+    throttle_after: int = 5
+    throttle_base_seconds: int = 30
+    throttle_max_seconds: int = 15 * 60
+    # The time source of tokens and throttling (tests move it forward).
+    clock: Callable[[], dt.datetime] = utcnow
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def access_token_ttl(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.access_token_minutes)
+
+    @property
+    def refresh_token_ttl(self) -> dt.timedelta:
+        return dt.timedelta(days=self.refresh_token_days)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``FIELDBOOK_SERVER_*`` variables, fill the defaults, check it all.
+
+        Raises ``ConfigError`` with a message meant for the person starting
+        the server."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = f.metadata.get("env")
+            if not name:
+                continue
+            raw = environ.get(ENV_PREFIX + name, "").strip()
+            if raw:
+                values[f.name] = _parse(f.name, ENV_PREFIX + name, raw)
+        return cls(**values).resolved()
+
+    def resolved(self) -> Settings:
+        """Fill the database URL and secret defaults and validate everything."""
+        settings = self
+        if settings.env not in ("development", "production"):
+            raise ConfigError(f"{ENV_PREFIX}ENV must be 'development' or 'production', not {settings.env!r}.")
+        for name in ("access_token_minutes", "refresh_token_days"):
+            if getattr(settings, name) < 1:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
+        if not 1 <= settings.port <= 65535:
+            raise ConfigError(f"{ENV_PREFIX}PORT must be between 1 and 65535, not {settings.port}.")
+        if not settings.database_url:
+            url = "sqlite:///" + str(settings.data_dir / DB_FILENAME)
+            settings = dataclasses.replace(settings, database_url=url)
+        try:
+            make_url(settings.database_url)
+        except Exception as exc:
+            raise ConfigError(f"{ENV_PREFIX}DATABASE_URL is not a database URL: {exc}") from None
+        if settings.is_production:
+            check_production_secret(settings.secret)
+        elif not settings.secret:
+            settings = dataclasses.replace(settings, secret=load_or_create_secret(settings.secret_path()))
+        elif len(settings.secret) < MIN_SECRET_LENGTH or _is_unsafe(settings.secret):
+            log.warning("%sSECRET is weak; production would refuse it.", ENV_PREFIX)
+        return settings
+
+    def sqlite_path(self) -> Path | None:
+        """The database file when the database is an SQLite file."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
+    def secret_path(self) -> Path:
+        """Where a generated secret is kept: beside the SQLite file, or in the data folder."""
+        db = self.sqlite_path()
+        return (db.parent if db is not None else self.data_dir) / SECRET_FILENAME
+
+
+def _parse(attr: str, var: str, raw: str) -> Any:
+    kind = Settings.__dataclass_fields__[attr].type
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{var} must be a whole number, not {raw!r}.") from None
+    if kind == "Path":
+        return Path(raw).expanduser()
+    if kind == "Env":
+        return cast(Env, raw.lower())
+    return raw
+
+
+def _is_unsafe(secret: str) -> bool:
+    return secret.strip().lower() in UNSAFE_SECRETS or len(set(secret)) < 8
+
+
+def check_production_secret(secret: str) -> None:
+    if not secret:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET is not set. In production the server needs a secret of at least "
+            f"{MIN_SECRET_LENGTH} random characters, e.g. from: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET is too short ({len(secret)} characters); "
+            f"production needs at least {MIN_SECRET_LENGTH}."
+        )
+    if _is_unsafe(secret):
+        raise ConfigError(f"{ENV_PREFIX}SECRET is a well-known placeholder; set a random value.")
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret kept in ``path`` (mode 0600), generated on first use.
+
+    Keeping it means a restarted development server still accepts the tokens
+    it issued. Two processes starting at once agree on one secret: the file
+    appears atomically and only once (hard link of a finished temp file)."""
+    try:
+        existing = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        existing = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read the server secret {path}: {exc}") from None
+    if existing is not None:
+        if len(existing) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"The server secret in {path} is damaged; delete the file to make a new one.")
+        return existing
+    secret = secrets.token_urlsafe(48)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(secret + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return load_or_create_secret(path)  # another process won the race
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot create the server secret {path}: {exc}") from None
+    log.info("Generated a new server secret in %s", path)
+    return secret

@@ -1,0 +1,64 @@
+"""FastAPI dependencies, typed once and used as annotations:
+
+    def endpoint(session: SessionDep, user: CurrentUser, settings: SettingsDep): ...
+
+``CurrentUser`` checks the bearer access token *and* loads the user row on
+every request, so a deactivated user is refused at once (401), whatever
+tokens they still hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.server.config import Settings
+from app.server.db import User
+from app.server.errors import ApiError
+from app.server.security import TokenError, decode_access_token
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from /api/v1/auth/login")
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; endpoints commit what they change, anything
+    left uncommitted is rolled back when the request ends."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    with factory() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "not_authenticated", "Please sign in.", _CHALLENGE)
+    try:
+        user_id = decode_access_token(settings, credentials.credentials)
+    except TokenError as exc:
+        raise ApiError(401, "invalid_token", str(exc), _CHALLENGE) from None
+    user = session.get(User, user_id)
+    if user is None:
+        raise ApiError(401, "invalid_token", "The access token is not valid.", _CHALLENGE)
+    if not user.active:
+        raise ApiError(401, "account_disabled", "This account has been disabled.", _CHALLENGE)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

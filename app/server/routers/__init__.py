@@ -1,0 +1,1 @@
+"""The API's routers, mounted under ``/api/v1`` by ``app.server.app``."""

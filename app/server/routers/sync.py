@@ -1,0 +1,90 @@
+"""``POST /api/v1/sync/push`` and ``POST /api/v1/sync/pull`` (docs/sync.md).
+
+The bodies are validated by the models in ``app/server/sync_schemas.py``; the
+work is done by ``app/server/sync_service.py``. Answers are encoded here in
+one go (a pull page holds thousands of records: validating them again
+against the response model would only cost time).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from app.server.deps import CurrentUser, SessionDep
+from app.server.errors import ApiError
+from app.server.middleware import TOO_OLD_MESSAGE
+from app.server.schemas import error_responses
+from app.server.sync_schemas import (
+    PullRequestModel,
+    PullResponseModel,
+    PushRequestModel,
+    PushResponseModel,
+)
+from app.server.sync_service import pull, push
+from app.sync.protocol import MIN_SUPPORTED_PROTOCOL, PROTOCOL_VERSION, PullRequest, PushRequest
+
+router = APIRouter(prefix="/sync", tags=["sync"])
+
+_ERRORS = error_responses(400, 401, 413, 422, 426)
+
+
+def _check_protocol(protocol: int) -> None:
+    if protocol < MIN_SUPPORTED_PROTOCOL:
+        raise ApiError(426, "client_too_old", TOO_OLD_MESSAGE)
+    if protocol > PROTOCOL_VERSION:
+        raise ApiError(
+            400,
+            "protocol_too_new",
+            f"This server speaks sync protocol {PROTOCOL_VERSION}; the request uses {protocol}.",
+        )
+
+
+def _json(payload: Any) -> Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return Response(body, media_type="application/json")
+
+
+@router.post(
+    "/push",
+    response_model=PushResponseModel,
+    responses=_ERRORS,
+    summary="Send change groups; all or nothing, idempotent per device",
+)
+def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser) -> Response:
+    _check_protocol(body.protocol)
+    request: PushRequest = {
+        "protocol": body.protocol,
+        "device_id": body.device_id,
+        "changes": [
+            {
+                "seq": c.seq,
+                "record_id": c.record_id,
+                "kind": c.kind,
+                "clock": c.clock,
+                "known": c.known,
+                "fields": c.fields,
+            }
+            for c in body.changes
+        ],
+    }
+    return _json(push(session, user, request))
+
+
+@router.post(
+    "/pull",
+    response_model=PullResponseModel,
+    responses=_ERRORS,
+    summary="One page of the changes visible to the user after the cursor",
+)
+def pull_changes(body: PullRequestModel, session: SessionDep, user: CurrentUser) -> Response:
+    _check_protocol(body.protocol)
+    request: PullRequest = {"protocol": body.protocol, "cursor": body.cursor, "scope": body.scope}
+    if body.limit is not None:
+        request["limit"] = body.limit
+    if body.resume is not None:
+        request["resume"] = body.resume
+    return _json(pull(session, user, request))

@@ -1,0 +1,131 @@
+"""Pydantic models of the sync bodies, mirroring the TypedDicts in
+``app/sync/protocol.py``: they validate requests strictly before any code of
+ours runs and give the OpenAPI schema. A test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.server.schemas import Text
+from app.sync.protocol import MAX_PUSH_CHANGES, PULL_PAGE_MAX, SERVER_DEVICE
+
+SEQ_LIMIT = 2**62  # clocks, seqs and cursors are below this
+MAX_FIELDS_PER_CHANGE = 64  # a kind has about 20 fields; more is not a real change
+MAX_SCOPE = 100_000  # owner ids in a pull's scope
+MAX_RESUME_CHARS = 1_000_000
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+DEVICE_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
+FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+
+KindName = Literal["lesson_plan", "training", "exchange"]
+Seq = Annotated[int, Field(ge=0, lt=SEQ_LIMIT)]
+OwnerId = Annotated[int, Field(ge=1, lt=SEQ_LIMIT)]
+RecordId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+FieldName = Annotated[str, StringConstraints(pattern=FIELD_PATTERN)]
+
+
+def _not_server(value: str) -> str:
+    if value == SERVER_DEVICE:
+        raise ValueError(f"{SERVER_DEVICE!r} is reserved for the server's own writes")
+    return value
+
+
+DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_PATTERN), AfterValidator(_not_server)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class PushChangeModel(_Strict):
+    seq: Seq = Field(description="the device's change-log seq (the highest of the group)")
+    record_id: RecordId = Field(description="the record's UUID, lower case")
+    kind: KindName
+    clock: Seq = Field(description="Lamport clock of the local transaction")
+    known: Seq = Field(description="the client's pull cursor when the edit was made")
+    fields: dict[FieldName, Any] = Field(max_length=MAX_FIELDS_PER_CHANGE)
+
+
+def _ascending(changes: list[PushChangeModel]) -> list[PushChangeModel]:
+    if any(a.seq > b.seq for a, b in itertools.pairwise(changes)):
+        raise ValueError("changes must be in the order of their seq")
+    return changes
+
+
+class PushRequestModel(_Strict):
+    protocol: Annotated[int, Field(ge=1, lt=1000)]
+    device_id: DeviceId
+    changes: Annotated[
+        list[PushChangeModel], Field(max_length=MAX_PUSH_CHANGES), AfterValidator(_ascending)
+    ]
+
+
+class PushResultModel(BaseModel):
+    seq: int
+    outcome: Literal["applied", "merged", "conflict", "rejected"]
+    reason: str | None = None
+    fields: list[str] | None = None
+
+
+class PushResponseModel(BaseModel):
+    protocol: int
+    last_seq: int = Field(description="highest seq of this device the server holds")
+    results: list[PushResultModel] = Field(description="only the groups that were not simply applied")
+
+
+class PullRequestModel(_Strict):
+    protocol: Annotated[int, Field(ge=1, lt=1000)]
+    cursor: Seq
+    scope: Annotated[list[OwnerId], Field(max_length=MAX_SCOPE)] | None
+    limit: Annotated[int, Field(ge=0, lt=SEQ_LIMIT)] | None = Field(
+        default=None, description=f"records per page; at most {PULL_PAGE_MAX} are sent"
+    )
+    resume: Annotated[Text, Field(max_length=MAX_RESUME_CHARS, pattern=r"^[0-9]+:[0-9,]*$")] | None = (
+        Field(default=None, description="the previous page's `resume`, while `more` was true")
+    )
+
+
+class RemoteRecordModel(BaseModel):
+    id: str
+    kind: str
+    owner: int
+    author: str
+    created_at: str
+    fields: dict[str, tuple[Any, int, int]] = Field(
+        description="field -> [value, clock, index into `devices`]"
+    )
+
+
+class RemoteConflictModel(BaseModel):
+    id: int
+    record_id: str
+    field: str
+    value: Any
+    clock: int
+    device: str
+    winner_clock: int
+    winner_device: str
+
+
+class NoticeModel(BaseModel):
+    id: int
+    record_id: str
+    kind: str
+    message: str
+
+
+class PullResponseModel(BaseModel):
+    protocol: int
+    cursor: int
+    more: bool
+    devices: list[str]
+    records: list[RemoteRecordModel]
+    conflicts: list[RemoteConflictModel]
+    notices: list[NoticeModel]
+    scope: list[int]
+    removed: list[int]
+    resume: str | None = Field(default=None, description="send back with the next page while `more`")

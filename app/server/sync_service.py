@@ -1,0 +1,758 @@
+"""Push and pull: the server side of the sync protocol (docs/sync.md).
+
+Pure service functions on a SQLAlchemy ``Session``; the HTTP layer is
+``app/server/routers/sync.py``. ``push`` commits its own transaction (it has
+to: the seq counter's row lock must be held until the commit so that seq order
+equals commit order).
+
+Versions are ``[clock, device, seq]``; ``(clock, device)`` is the total order
+that picks a field's winner (``version_key``), ``seq`` only says *when the
+server stored it* and is what concurrency and pull cursors are measured in.
+No wall clock is consulted anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from app.models.fields import Kind, Status, kind_spec
+from app.models.validation import check_field, cross_field_problems, to_json
+from app.server.database import as_utc
+from app.server.db import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User, utcnow
+from app.server.permissions import can_write_content, visible_owner_ids
+from app.sync.protocol import (
+    META_FIELDS,
+    PROTOCOL_VERSION,
+    PULL_PAGE_BYTES,
+    PULL_PAGE_MAX,
+    SERVER_DEVICE,
+    Notice,
+    PullRequest,
+    PullResponse,
+    PushChange,
+    PushRequest,
+    PushResponse,
+    PushResult,
+    RemoteConflict,
+    RemoteRecord,
+    version_key,
+)
+
+log = logging.getLogger("fieldbook.server")
+
+RESTORED_AFTER_DELETE: Final = "restored_after_delete"
+_PENDING: Final = -1  # seq of a version written in this push, until seqs are assigned
+_PUSH_ATTEMPTS: Final = 3  # a push that lost a race (same new record, deadlock) is retried
+_RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+_RECORD_OVERHEAD_BYTES: Final = 160  # id, kind, owner, author, created_at of a pulled record
+_REASON_FIELDS_MAX: Final = 5  # problems named in one rejection reason
+_WRITABLE_STATUSES: Final = frozenset({Status.DRAFT.value, Status.SUBMITTED.value})
+_REVIEW_STATUSES: Final = frozenset({Status.APPROVED.value, Status.RETURNED.value})
+_KINDS: Final = frozenset(k.value for k in Kind)
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, fields: Sequence[str] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fields = list(fields)
+
+
+# --------------------------------------------------------------------------- push
+
+
+@dataclass(slots=True)
+class _Rec:
+    """A record as the push sees it while applying a batch."""
+
+    id: str
+    kind: str
+    owner_id: int
+    author: str
+    fields: dict[str, Any]
+    versions: dict[str, list[Any]]
+    new: bool
+    dirty: bool = False
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A conflict or notice row waiting for its seq."""
+
+    rec: _Rec
+    row: dict[str, Any]
+
+
+@dataclass
+class _Batch:
+    session: Session
+    user: User
+    device: str
+    records: dict[str, _Rec]
+    touched: list[_Rec] = field(default_factory=list)
+    conflicts: list[_Pending] = field(default_factory=list)
+    notices: list[_Pending] = field(default_factory=list)
+
+    def write(self, rec: _Rec, name: str, value: Any, clock: int, device: str) -> None:
+        rec.fields[name] = value
+        rec.versions[name] = [clock, device, _PENDING]
+        if not rec.dirty:
+            rec.dirty = True
+            self.touched.append(rec)
+
+
+def push(session: Session, user: User, request: PushRequest) -> PushResponse:
+    """Apply a batch of change groups, all or nothing, and commit.
+
+    Groups at or below the device's ``last_seq`` are replays and change
+    nothing. The answer lists the groups that were merged, conflicted or
+    rejected; everything else was applied.
+    """
+    device = request["device_id"]
+    if device == SERVER_DEVICE:
+        raise ValueError("a client cannot use the server's device id")
+    started = time.perf_counter()
+    for attempt in range(1, _PUSH_ATTEMPTS + 1):
+        try:
+            response = _push_once(session, user, device, request["changes"])
+            session.commit()
+        except (IntegrityError, OperationalError) as exc:
+            session.rollback()
+            if attempt == _PUSH_ATTEMPTS or not _retryable(exc):
+                raise
+            log.info("Push from %s/%s lost a race (%s); retrying", user.id, device, type(exc).__name__)
+            continue
+        except BaseException:
+            session.rollback()
+            raise
+        log.info(
+            "Push user=%s device=%s groups=%d results=%d last_seq=%d in %.0f ms",
+            user.id,
+            device,
+            len(request["changes"]),
+            len(response["results"]),
+            response["last_seq"],
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True  # two pushes created the same record or device row at once
+    if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _dialect_insert(session: Session) -> Any:
+    name = session.get_bind().dialect.name
+    return pg_dialect.insert if name == "postgresql" else sqlite_dialect.insert
+
+
+def _push_once(session: Session, user: User, device_id: str, changes: Sequence[PushChange]) -> PushResponse:
+    # The device row, locked: a second push of the same device waits here. On
+    # SQLite this INSERT also takes the database's write lock up front.
+    session.execute(
+        _dialect_insert(session)(Device)
+        .values(user_id=user.id, device_id=device_id, last_seq=0, last_seen=utcnow())
+        .on_conflict_do_nothing()
+    )
+    last_seq = session.execute(
+        select(Device.last_seq)
+        .where(Device.user_id == user.id, Device.device_id == device_id)
+        .with_for_update()
+    ).scalar_one()
+    groups = [c for c in changes if c["seq"] > last_seq]
+    if not groups:
+        return {"protocol": PROTOCOL_VERSION, "last_seq": last_seq, "results": []}
+
+    batch = _Batch(session, user, device_id, _load_records(session, {g["record_id"] for g in groups}))
+    results: list[PushResult] = []
+    for group in groups:
+        try:
+            result = _apply_group(batch, group)
+        except _Rejected as rejected:
+            result = {"seq": group["seq"], "outcome": "rejected", "reason": rejected.reason}
+            if rejected.fields:
+                result["fields"] = rejected.fields
+        if result is not None:
+            results.append(result)
+
+    new_last_seq = max(last_seq, *(g["seq"] for g in groups))
+    _store(batch)
+    session.execute(
+        update(Device)
+        .where(Device.user_id == user.id, Device.device_id == device_id)
+        .values(last_seq=new_last_seq, last_seen=utcnow())
+    )
+    return {"protocol": PROTOCOL_VERSION, "last_seq": new_last_seq, "results": results}
+
+
+def _load_records(session: Session, ids: Iterable[str]) -> dict[str, _Rec]:
+    """The batch's existing records in one query, locked (in id order, so two
+    pushes touching the same records cannot deadlock)."""
+    table = _table(SyncRecord)
+    rows = session.execute(
+        select(
+            table.c.id, table.c.kind, table.c.owner_id, table.c.author,
+            sql_cast(table.c.fields, Text), sql_cast(table.c.versions, Text),
+        )
+        .where(table.c.id.in_(sorted(ids)))
+        .order_by(table.c.id)
+        .with_for_update()
+    )
+    return {
+        record_id: _Rec(record_id, kind, owner, author, json.loads(fields), json.loads(versions), False)
+        for record_id, kind, owner, author, fields, versions in rows
+    }
+
+
+def _apply_group(batch: _Batch, group: PushChange) -> PushResult | None:
+    user = batch.user
+    if group["kind"] not in _KINDS:
+        raise _Rejected(f"Unknown kind of record: {group['kind']!r}.")
+    rec = batch.records.get(group["record_id"])
+    if rec is None:
+        owner_id = user.id
+    else:
+        if rec.kind != group["kind"]:
+            raise _Rejected(
+                f"This record already exists as a {kind_spec(rec.kind).singular.lower()}, "
+                f"not a {kind_spec(group['kind']).singular.lower()}."
+            )
+        if not can_write_content(user, rec.owner_id):
+            raise _Rejected("You cannot change this record: it belongs to someone else.")
+        owner_id = rec.owner_id
+    values = _validate(group["kind"], group["fields"], is_owner=owner_id == user.id)
+    if not values:
+        return None
+    if rec is None:
+        rec = _Rec(
+            group["record_id"], group["kind"], user.id, user.display_name or user.username, {}, {}, True
+        )
+        batch.records[rec.id] = rec
+    return _merge(batch, rec, group, values)
+
+
+def _validate(kind: str, values: Mapping[str, Any], *, is_owner: bool) -> dict[str, Any]:
+    """The group's values in canonical JSON form, or ``_Rejected`` naming every
+    bad field. Cross-field rules count only between the group's own fields: a
+    merge of two valid concurrent edits may break one, and refusing it then
+    would lose an edit (the editors show the problem instead)."""
+    spec = kind_spec(kind)
+    problems: dict[str, str] = {}  # field -> a sentence naming it
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in META_FIELDS:
+            continue
+        fspec = spec.by_name.get(name)
+        if fspec is None:
+            problems[name] = f"There is no field {name} in a {spec.singular.lower()}."
+        elif not _is_text_safe(value):
+            problems[name] = f"Invalid value for {name}: it contains characters that are not text."
+        else:
+            canonical, problem = check_field(fspec, value)
+            if problem is None:
+                clean[name] = canonical
+            else:
+                problems[name] = f"Invalid value for {name}: {problem.english()}"
+    if len(clean) > 1:
+        for name, problem in cross_field_problems(spec, clean).items():
+            if problem.blocking:
+                problems.setdefault(name, f"Invalid value for {name}: {problem.english()}")
+    out = {name: to_json(spec.by_name[name], value) for name, value in clean.items() if name not in problems}
+    if "deleted" in values and "deleted" not in problems:
+        if isinstance(values["deleted"], bool):
+            out["deleted"] = values["deleted"]
+        else:
+            problems["deleted"] = "Invalid value for deleted: must be true or false."
+    if "status" in values and "status" not in problems:
+        status = values["status"]
+        if isinstance(status, str) and status in _REVIEW_STATUSES:
+            problems["status"] = (
+                f"The status cannot be set to {status}: that comes with review, "
+                "which this server does not offer yet."
+            )
+        elif not isinstance(status, str) or status not in _WRITABLE_STATUSES:
+            problems["status"] = "Invalid value for status: must be draft or submitted."
+        elif not is_owner:
+            problems["status"] = "Only the record's owner can change its status."
+        else:
+            out["status"] = status
+    if problems:
+        names = list(problems)
+        reason = " ".join(problems[name] for name in names[:_REASON_FIELDS_MAX])
+        if len(names) > _REASON_FIELDS_MAX:
+            reason += f" (and {len(names) - _REASON_FIELDS_MAX} more)"
+        raise _Rejected(reason, names)
+    return out
+
+
+def _is_text_safe(value: Any, depth: int = 0) -> bool:
+    """No NUL and no lone surrogate anywhere in a JSON value (neither can be
+    stored in PostgreSQL nor encoded as UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        if value.isascii():
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list | dict):
+        if depth > 8:
+            return False
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        return all(_is_text_safe(k, depth + 1) and _is_text_safe(v, depth + 1) for k, v in items)
+    return True
+
+
+def _merge(batch: _Batch, rec: _Rec, group: PushChange, values: dict[str, Any]) -> PushResult | None:
+    """docs/sync.md "Merge rules", field by field."""
+    clock, known, device = group["clock"], group["known"], batch.device
+    incoming = version_key(clock, device)
+
+    def concurrent(version: Sequence[Any]) -> bool:
+        # A version of this push has seq _PENDING and never counts.
+        return bool(version[2] > known and version[1] != device)
+
+    # Rule 4, second half: a delete against a concurrent edit by another device.
+    delete_blocked = values.get("deleted") is True and any(
+        name not in META_FIELDS and ver[1] != SERVER_DEVICE and concurrent(ver)
+        for name, ver in rec.versions.items()
+    )
+    # Rule 4, first half: an edit of a record deleted by a change the editor had not seen.
+    deleted_version = rec.versions.get("deleted")
+    deleted_under_edit = (
+        rec.fields.get("deleted") is True
+        and deleted_version is not None
+        and concurrent(deleted_version)
+        and any(name not in META_FIELDS for name in values)
+    )
+
+    conflicts: list[str] = []
+    merged: list[str] = []
+    for name, value in values.items():
+        if name == "deleted" and delete_blocked:
+            continue
+        stored = rec.versions.get(name)
+        if stored is None:
+            batch.write(rec, name, value, clock, device)
+            continue
+        stored_key = version_key(stored[0], stored[1])
+        if stored_key == incoming:
+            continue  # this very version is already here
+        old = rec.fields.get(name)
+        if incoming > stored_key:
+            if concurrent(stored):
+                if old != value:
+                    _conflict(batch, rec, name, old, stored_key, incoming)
+                    conflicts.append(name)
+                else:
+                    merged.append(name)
+            batch.write(rec, name, value, clock, device)
+        elif old != value:
+            # The stored value stays; the incoming one is kept as a conflict.
+            # Not concurrent only when the device's clock ran backwards.
+            if not concurrent(stored):
+                log.warning("Push of %s/%s: %s.%s lost to a version it had seen", batch.user.id, device,
+                            rec.id, name)
+            _conflict(batch, rec, name, value, incoming, stored_key)
+            conflicts.append(name)
+        elif concurrent(stored):
+            merged.append(name)
+    merged += [
+        name for name, ver in rec.versions.items() if name not in values and concurrent(ver)
+    ]
+
+    if delete_blocked:
+        _restore(batch, rec, clock, deleter_id=batch.user.id)
+        reason = "This record was edited on another device at the same time, so it was not deleted."
+        return {"seq": group["seq"], "outcome": "conflict", "reason": reason,
+                "fields": [*conflicts, "deleted"]}
+    if deleted_under_edit and rec.fields.get("deleted") is True:
+        assert deleted_version is not None
+        deleter = _device_owner(batch, rec, str(deleted_version[1]))
+        _restore(batch, rec, clock, deleter_id=deleter)
+        if not conflicts:
+            reason = "This record had been deleted on another device; your edit restored it."
+            return {"seq": group["seq"], "outcome": "merged", "reason": reason,
+                    "fields": sorted({*merged, "deleted"})}
+    if conflicts:
+        return {"seq": group["seq"], "outcome": "conflict", "fields": conflicts}
+    if merged:
+        return {"seq": group["seq"], "outcome": "merged", "fields": sorted(set(merged))}
+    return None
+
+
+def _conflict(
+    batch: _Batch, rec: _Rec, name: str, value: Any, loser: tuple[int, str], winner: tuple[int, str]
+) -> None:
+    batch.conflicts.append(
+        _Pending(
+            rec,
+            {
+                "record_id": rec.id,
+                "owner_id": rec.owner_id,
+                "field": name,
+                "value": value,
+                "clock": loser[0],
+                "device": loser[1],
+                "winner_clock": winner[0],
+                "winner_device": winner[1],
+            },
+        )
+    )
+
+
+def _restore(batch: _Batch, rec: _Rec, clock: int, *, deleter_id: int) -> None:
+    """Write ``deleted=false`` as the server, above every clock on the record
+    (and the incoming group's), so it beats the delete on every replica."""
+    top = max([int(v[0]) for v in rec.versions.values()] + [clock]) + 1
+    batch.write(rec, "deleted", False, top, SERVER_DEVICE)
+    title = str(rec.fields.get(kind_spec(rec.kind).title_field) or "").strip() or "(untitled)"
+    what = kind_spec(rec.kind).singular.lower()
+    batch.notices.append(
+        _Pending(
+            rec,
+            {
+                "user_id": deleter_id,
+                "record_id": rec.id,
+                "kind": RESTORED_AFTER_DELETE,
+                "message": (
+                    f'The {what} "{title}" was deleted, but it had been edited on another device '
+                    "at the same time, so it has been restored."
+                ),
+            },
+        )
+    )
+
+
+def _device_owner(batch: _Batch, rec: _Rec, device: str) -> int:
+    """The user who pushed from ``device`` (the record's owner if unsure)."""
+    users = sorted(
+        batch.session.execute(select(Device.user_id).where(Device.device_id == device)).scalars()
+    )
+    if not users or rec.owner_id in users:
+        return rec.owner_id
+    return users[0]
+
+
+def _insert_records(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert new records: by COPY on PostgreSQL (about twice as fast as
+    the pipelined executemany for a batch of 2000), executemany elsewhere."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(table.insert(), rows)
+        return
+    import psycopg
+
+    raw = cast("psycopg.Connection[Any]", session.connection().connection.dbapi_connection)
+    names = ("id", "kind", "owner_id", "author", "created_at", "fields", "versions", "deleted", "seq")
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[arg-type]
+            for row in rows:
+                copy.write_row((
+                    row["id"], row["kind"], row["owner_id"], row["author"], row["created_at"],
+                    json.dumps(row["fields"], ensure_ascii=False), json.dumps(row["versions"]),
+                    row["deleted"], row["seq"],
+                ))
+    except psycopg.Error as exc:
+        # As SQLAlchemy would have raised it: a duplicate id (another push
+        # created the record meanwhile) becomes IntegrityError, and is retried.
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+def _store(batch: _Batch) -> None:
+    """Assign seqs and write everything, holding the counter's lock until the
+    caller commits."""
+    if not batch.touched and not batch.conflicts and not batch.notices:
+        return
+    session = batch.session
+    # One seq per written record, plus one for conflicts and notices of
+    # records this push did not write (their incoming values all lost).
+    loose = any(not p.rec.dirty for p in (*batch.conflicts, *batch.notices))
+    current = session.execute(
+        select(ServerState.seq).where(ServerState.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if current is None:  # a database nobody seeded; the migration normally does
+        session.execute(_dialect_insert(session)(ServerState).values(id=1, seq=0).on_conflict_do_nothing())
+        current = session.execute(
+            select(ServerState.seq).where(ServerState.id == 1).with_for_update()
+        ).scalar_one()
+    seq = current
+    for rec in batch.touched:
+        seq += 1
+        rec.seq = seq
+        for version in rec.versions.values():
+            if version[2] == _PENDING:
+                version[2] = seq
+    loose_seq = seq + 1
+    session.execute(update(ServerState).where(ServerState.id == 1).values(seq=seq + loose))
+
+    now = utcnow()
+    table = _table(SyncRecord)
+    new = [
+        {"id": r.id, "kind": r.kind, "owner_id": r.owner_id, "author": r.author, "created_at": now,
+         "fields": r.fields, "versions": r.versions, "deleted": r.fields.get("deleted") is True,
+         "seq": r.seq}
+        for r in batch.touched if r.new
+    ]
+    if new:
+        _insert_records(session, table, new)
+    changed = [
+        {"b_id": r.id, "b_fields": r.fields, "b_versions": r.versions,
+         "b_deleted": r.fields.get("deleted") is True, "b_seq": r.seq}
+        for r in batch.touched if not r.new
+    ]
+    if changed:
+        session.execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(fields=bindparam("b_fields"), versions=bindparam("b_versions"),
+                    deleted=bindparam("b_deleted"), seq=bindparam("b_seq")),
+            changed,
+        )
+    for pending, target in ((batch.conflicts, SyncConflict), (batch.notices, SyncNotice)):
+        if pending:
+            rows = [{**p.row, "seq": p.rec.seq if p.rec.dirty else loose_seq, "created_at": now}
+                    for p in pending]
+            session.execute(_table(target).insert(), rows)
+
+
+# --------------------------------------------------------------------------- pull
+
+
+@dataclass(frozen=True, slots=True)
+class _Resume:
+    """Where a multi-page pull run stands (see ``PullResponse.resume``)."""
+
+    since: int  # the cursor the run started from: fields above it are sent
+    pending: frozenset[int]  # owners being sent from the start
+
+    def encode(self) -> str:
+        return f"{self.since}:" + ",".join(str(o) for o in sorted(self.pending))
+
+    @classmethod
+    def decode(cls, token: str) -> _Resume | None:
+        since, sep, owners = token.partition(":")
+        try:
+            value = int(since)
+            pending = frozenset(int(o) for o in owners.split(",") if o) if sep else frozenset()
+        except ValueError:
+            return None
+        if not 0 <= value < 2**62 or any(not 0 < o < 2**62 for o in pending):
+            return None
+        return cls(value, pending)
+
+
+def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
+    """One page of what ``user`` may see and has not got yet (docs/sync.md)."""
+    started = time.perf_counter()
+    user_id = user.id
+    cursor = request["cursor"]
+    limit = max(1, min(request.get("limit") or PULL_PAGE_MAX, PULL_PAGE_MAX))
+    # The counter first: every write at or below it has committed (seq order
+    # is commit order), so nothing at or below the cursor we answer with can
+    # appear later.
+    max_seq = session.execute(select(ServerState.seq).where(ServerState.id == 1)).scalar_one_or_none() or 0
+
+    visible = visible_owner_ids(session, user)
+    everyone = visible is None
+    if visible is None:
+        visible = set(session.execute(select(SyncRecord.owner_id).distinct()).scalars())
+    scope = set(request["scope"] or ())
+    token = request.get("resume")
+    resume = _Resume.decode(token) if token else None
+    if token and resume is None:
+        log.warning("Pull of user %s: ignoring an unreadable resume token", user_id)
+    since = resume.since if resume is not None else cursor
+    # Owners whose records go out whole: newly visible ones (from seq 0), and
+    # those of this run whose first pages went out already (from the cursor).
+    fresh = visible - scope
+    pending = (resume.pending & visible & scope) if resume is not None else set()
+    kept = (visible & scope) - pending
+    removed = scope - visible
+    if resume is not None:
+        removed |= resume.pending - visible
+    whole = fresh | pending
+
+    table = _table(SyncRecord)
+    conditions: list[ColumnElement[bool]] = []
+    if kept:
+        in_kept = table.c.seq > max(cursor, since)
+        if not everyone:  # an admin sees every owner: no need to list them
+            in_kept = and_(table.c.owner_id.in_(sorted(kept)), in_kept)
+        conditions.append(in_kept)
+    if pending:
+        conditions.append(and_(table.c.owner_id.in_(sorted(pending)), table.c.seq > cursor))
+    if fresh:
+        conditions.append(table.c.owner_id.in_(sorted(fresh)))
+    columns = _pull_columns(session, table)
+    rows: list[Any] = []  # fetched as needed: decoding a row is most of its cost
+    records: list[RemoteRecord] = []
+    devices: dict[str, int] = {}
+    size = 0
+    if conditions:
+        result = session.execute(
+            select(*columns)
+            .where(or_(*conditions), table.c.seq <= max_seq)
+            .order_by(table.c.seq, table.c.id)
+            .limit(limit + 1)
+        )
+        for row in (row for part in result.partitions(256) for row in part):
+            rows.append(row)
+            if len(records) == limit or size >= PULL_PAGE_BYTES:
+                break  # the first row of the next page
+            record, fraction = _remote_record(row, whole, since, devices)
+            records.append(record)
+            size += _RECORD_OVERHEAD_BYTES + int(row[8] * fraction)
+        result.close()
+    taken = len(records)
+    more = taken < len(rows)
+    if more and rows[taken].seq == rows[taken - 1].seq:
+        # Never cut between records of one seq (a push gives every record its
+        # own, so this is a safeguard): end the page before that seq, or if
+        # the page holds nothing else, send all of that seq.
+        tied = rows[taken - 1].seq
+        taken = next(i for i, row in enumerate(rows) if row.seq == tied)
+        if taken:
+            records = records[:taken]
+        else:
+            rows = list(
+                session.execute(
+                    select(*columns).where(or_(*conditions), table.c.seq == tied).order_by(table.c.id)
+                )
+            )
+            devices = {}
+            records = [_remote_record(row, whole, since, devices)[0] for row in rows]
+            taken = len(rows)
+    # The cursor: the last record's seq while more remains, else the counter
+    # (an idle client moves up cheaply past writes it may not see).
+    new_cursor = rows[taken - 1].seq if more else max_seq
+
+    low = max(cursor, since)
+    conflicts: list[RemoteConflict] = []
+    notices: list[Notice] = []
+    if new_cursor > low:
+        conflicts = [
+            {"id": c.id, "record_id": c.record_id, "field": c.field, "value": c.value, "clock": c.clock,
+             "device": c.device, "winner_clock": c.winner_clock, "winner_device": c.winner_device}
+            for c in session.execute(
+                select(SyncConflict)
+                .where(SyncConflict.owner_id == user.id, SyncConflict.seq > low,
+                       SyncConflict.seq <= new_cursor)
+                .order_by(SyncConflict.seq, SyncConflict.id)
+            ).scalars()
+        ]
+        notices = [
+            {"id": n.id, "record_id": n.record_id, "kind": n.kind, "message": n.message}
+            for n in session.execute(
+                select(SyncNotice)
+                .where(SyncNotice.user_id == user.id, SyncNotice.seq > low, SyncNotice.seq <= new_cursor)
+                .order_by(SyncNotice.seq, SyncNotice.id)
+            ).scalars()
+        ]
+
+    response: PullResponse = {
+        "protocol": PROTOCOL_VERSION,
+        "cursor": new_cursor,
+        "more": more,
+        "devices": list(devices),  # (a cut page may list a device it no longer uses)
+        "records": records,
+        "conflicts": conflicts,
+        "notices": notices,
+        "scope": sorted(visible),
+        "removed": sorted(removed),
+    }
+    if more:
+        response["resume"] = _Resume(since, frozenset(whole)).encode()
+    log.info(
+        "Pull user=%s cursor=%d -> %d records=%d more=%s in %.0f ms",
+        user_id, cursor, new_cursor, len(records), more, (time.perf_counter() - started) * 1000,
+    )
+    return response
+
+
+def _pull_columns(session: Session, table: Table) -> tuple[Any, ...]:
+    """The columns a pull reads, fetched raw: JSON and timestamps are decoded
+    by ``_remote_record`` (much faster than the column types, page after
+    page), plus the stored size of the fields for the page's byte budget.
+    ``_remote_record`` unpacks them by position: keep the order."""
+    if session.get_bind().dialect.name == "postgresql":
+        size = func.octet_length(sql_cast(table.c.fields, Text))
+    else:  # bytes, not characters: Chinese is three bytes a character
+        size = func.length(sql_cast(table.c.fields, LargeBinary))
+    return (
+        table.c.id, table.c.kind, table.c.owner_id, table.c.author,
+        type_coerce(table.c.created_at, String).label("created_at"),
+        sql_cast(table.c.fields, Text).label("fields"),
+        sql_cast(table.c.versions, Text).label("versions"),
+        table.c.seq, size.label("size"),
+    )
+
+
+def _remote_record(
+    row: Any, whole: set[int], since: int, devices: dict[str, int]
+) -> tuple[RemoteRecord, float]:
+    """A record with its fields set above seq ``since`` (all of them for an
+    owner in ``whole``), each as ``[value, clock, index into devices]``
+    (``devices`` grows as needed), and the fraction of the record's fields
+    that this is."""
+    record_id, kind, owner, author, created, raw_fields, raw_versions = row[:7]
+    values = json.loads(raw_fields)
+    versions = json.loads(raw_versions)
+    get, index = values.get, devices.setdefault
+    if owner in whole:
+        fields = {name: [get(name), v[0], index(v[1], len(devices))] for name, v in versions.items()}
+    else:
+        fields = {
+            name: [get(name), v[0], index(v[1], len(devices))] for name, v in versions.items() if v[2] > since
+        }
+    if isinstance(created, str):  # SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", always UTC
+        created = created.replace(" ", "T", 1) + "+00:00"
+    else:
+        created = as_utc(created).isoformat()
+    record: RemoteRecord = {
+        "id": record_id,
+        "kind": kind,
+        "owner": owner,
+        "author": author,
+        "created_at": created,
+        "fields": fields,
+    }
+    return record, (len(fields) / len(versions) if versions else 1.0)
