@@ -12,7 +12,7 @@ QT_DEBIAN_LIBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
 	libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 \
 	fonts-noto-cjk
 
-.PHONY: run test lint typecheck bench translations clean system-deps server
+.PHONY: run test lint typecheck bench translations clean system-deps server demo server
 
 run: $(VENV)/.installed system-deps
 	$(PY) -m app $(ARGS)
@@ -20,6 +20,11 @@ run: $(VENV)/.installed system-deps
 # The sync server (no Qt needed): SQLite and a generated secret in its data
 # folder unless FIELDBOOK_SERVER_* say otherwise; `fieldbook-server demo` makes logins.
 server: $(VENV)/.installed-server
+	$(VENV)/bin/fieldbook-server serve $(ARGS)
+
+# A demo cohort (a trainer, two fellows; logins printed), then the server.
+demo: $(VENV)/.installed-server
+	$(VENV)/bin/fieldbook-server demo
 	$(VENV)/bin/fieldbook-server serve $(ARGS)
 
 test: $(VENV)/.installed-dev system-deps lint
