@@ -22,6 +22,8 @@ from app.ui import settings
 from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
 from app.ui.store_dialogs import open_store_interactive
+from app.ui.sync_controller import SyncController
+from app.ui.sync_dialogs import SyncUi
 from app.ui.tasks import TaskRunner
 
 log = logging.getLogger("fieldbook.ui")
@@ -94,12 +96,16 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
         return 1
     runner = TaskRunner()
     window = MainWindow(store, runner, translations)
+    sync = SyncController(store, runner)
+    SyncUi(window, sync)
     window.show()
     if os.environ.get(BENCH_EXIT_ENV) == "1":
         QTimer.singleShot(0, lambda: _report_ready(window, started))
     else:
         QTimer.singleShot(3000, lambda: backup_daily(store, runner, directory))
+        QTimer.singleShot(1000, sync.start)
     code = app.exec()
+    sync.shutdown()
     runner.wait()
     store.close()
     return code

@@ -568,6 +568,7 @@ class RecordEditor(QWidget):
     saved = Signal(object)  # RecordData, after any successful save
     # "idle" | "pending" | "saving" | "saved" | "invalid" | "failed"
     save_state_changed = Signal(str)
+    record_shown = Signal(object)  # id of the stored record now shown, or None
 
     def __init__(self, store: Store, runner: TaskRunner, author: Callable[[], str],
                  parent: QWidget | None = None) -> None:
@@ -642,6 +643,26 @@ class RecordEditor(QWidget):
         self._retry_orphans()
         if self._kind is not None:
             self._save()
+
+    def reload(self) -> None:
+        """Show the open record as the store has it now (after a sync or a
+        resolved conflict), keeping the scroll position. Does nothing while it
+        has edits not yet saved: those are the user's."""
+        if self._kind is None or self._record_id is None or not self._stored or self.is_dirty():
+            return
+        try:
+            record = self._store.get(self._record_id)
+        except RecordNotFound:
+            self.clear()  # removed by the sync
+            return
+        except FieldbookError as exc:
+            report_failure(exc)
+            return
+        state, position = self._state, self._scroll.verticalScrollBar().value()
+        self._show(record.kind, record.id, record.values, stored=True, status=record.status)
+        self._scroll.verticalScrollBar().setValue(position)
+        if state == "saved":
+            self._set_state(state)
 
     def current_id(self) -> str | None:
         return self._record_id if self._stored else None
@@ -788,6 +809,7 @@ class RecordEditor(QWidget):
         self._update_header()
         self._refresh_problems()
         self._settle_after_switch()
+        self.record_shown.emit(self.current_id())
 
     def _show_nothing(self) -> None:
         self._kind, self._record_id, self._stored = None, None, False
@@ -795,6 +817,7 @@ class RecordEditor(QWidget):
         self._show_form(False)
         self._update_header()
         self._settle_after_switch()
+        self.record_shown.emit(None)
 
     def _settle_after_switch(self) -> None:
         """A fresh start, unless edits of a record left behind still wait to be saved."""

@@ -168,10 +168,16 @@ class MainWindow(QMainWindow):
         list_area = self._build_list_area()
         self._editor = RecordEditor(store, runner, author_name, self)
         self._editor.setObjectName("editor")
+        # The editor with room above it for banners (sync conflicts).
+        self._editor_pane = QWidget(self)
+        self._editor_pane.setObjectName("editor_pane")
+        self._editor_pane_layout = QVBoxLayout(self._editor_pane)
+        self._editor_pane_layout.setContentsMargins(0, 0, 0, 0)
+        self._editor_pane_layout.addWidget(self._editor, 1)
         self._splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self._splitter.setObjectName("splitter")
         self._splitter.setChildrenCollapsible(False)
-        for widget in (self._sidebar, list_area, self._editor):
+        for widget in (self._sidebar, list_area, self._editor_pane):
             self._splitter.addWidget(widget)
         self._splitter.setStretchFactor(1, 1)
         self._splitter.setStretchFactor(2, 1)
@@ -537,10 +543,15 @@ class MainWindow(QMainWindow):
 
     # --- status bar ----------------------------------------------------------
 
-    def set_sync_state(self, text: str) -> None:
+    def set_sync_state(self, text: str, tooltip: str = "") -> None:
         """Show the state of sync (translated by the caller)."""
         self._sync_text = text
         self._sync_state_label.setText(text)
+        self._sync_state_label.setToolTip(tooltip)
+
+    def show_message(self, text: str) -> None:
+        """A message in the status bar for a few seconds."""
+        self._show_message(text)
 
     def _show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_MESSAGE_MS)
@@ -992,6 +1003,35 @@ class MainWindow(QMainWindow):
         self._show_message(
             self.tr("Created “{title}”.").format(title=self._display_title(record))
         )
+
+    # --- sync hook-up (app/ui/sync_dialogs.py) --------------------------------
+
+    def add_editor_banner(self, widget: QWidget) -> None:
+        """Place ``widget`` above the editor (the sync conflicts of the open record)."""
+        self._editor_pane_layout.insertWidget(0, widget)
+
+    def toolbar(self) -> QToolBar:
+        return self._toolbar
+
+    def refresh_records(self) -> None:
+        """Re-read the counts, the list and the open record after records
+        changed outside the editor (a sync, a resolved conflict)."""
+        self._refresh_counts()
+        self._current_model().refresh()
+        self._update_result_count()
+        self._editor.reload()
+        self._reselect(self._editor.current_id())
+        self._update_actions()
+
+    def open_record(self, record_id: str) -> None:
+        """Show and open one record (e.g. the next one with a conflict)."""
+        try:
+            record = self._store.get(record_id)
+        except FieldbookError as exc:
+            log.warning("Could not open record %s: %s", record_id, exc)
+            self._show_message(self.tr("Could not read the records: {error}").format(error=exc))
+            return
+        self._show_record(record)
 
     # --- for tests and the application ---------------------------------------
 

@@ -117,6 +117,120 @@
     </message>
 </context>
 <context>
+    <name>ConflictPanel</name>
+    <message>
+        <source>⚠ 1 conflict: this field was changed on two computers at the same time.</source>
+        <translation>⚠ 1 处冲突：这个字段同时在两台电脑上被修改了。</translation>
+    </message>
+    <message>
+        <source>⚠ {count} conflicts: these fields were changed on two computers at the same time.</source>
+        <translation>⚠ {count} 处冲突：这些字段同时在两台电脑上被修改了。</translation>
+    </message>
+    <message>
+        <source>{caption}: {value}</source>
+        <translation>{caption}：{value}</translation>
+    </message>
+    <message>
+        <source>Your value</source>
+        <translation>您的值</translation>
+    </message>
+    <message>
+        <source>Value now</source>
+        <translation>当前值</translation>
+    </message>
+    <message>
+        <source>Other value</source>
+        <translation>另一个值</translation>
+    </message>
+    <message>
+        <source>Your earlier value</source>
+        <translation>您之前的值</translation>
+    </message>
+    <message>
+        <source>Keep this</source>
+        <translation>保留此值</translation>
+    </message>
+    <message>
+        <source>Keep the value the record has now and close this conflict.</source>
+        <translation>保留记录中现在的值，并关闭这个冲突。</translation>
+    </message>
+    <message>
+        <source>Restore the other value</source>
+        <translation>恢复另一个值</translation>
+    </message>
+    <message>
+        <source>Restore your earlier value</source>
+        <translation>恢复您之前的值</translation>
+    </message>
+    <message>
+        <source>Put the other value back. It is sent to the server like any edit.</source>
+        <translation>把另一个值放回去。它会像其他修改一样发送到服务器。</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <source>The server did not accept your change to {fields}: {reason}</source>
+        <translation>服务器没有接受您对{fields}的修改：{reason}</translation>
+    </message>
+    <message>
+        <source>The server did not accept your change: {reason}</source>
+        <translation>服务器没有接受您的修改：{reason}</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>知道了</translation>
+    </message>
+    <message>
+        <source>{what}: {error}</source>
+        <translation>{what}：{error}</translation>
+    </message>
+    <message>
+        <source>Could not resolve the conflict</source>
+        <translation>无法处理这个冲突</translation>
+    </message>
+    <message>
+        <source>Could not dismiss the message</source>
+        <translation>无法关闭这条消息</translation>
+    </message>
+</context>
+<context>
+    <name>Conflicts</name>
+    <message>
+        <source>Deleted</source>
+        <translation>已删除</translation>
+    </message>
+    <message>
+        <source>Not deleted</source>
+        <translation>未删除</translation>
+    </message>
+    <message>
+        <source>(empty)</source>
+        <translation>（空）</translation>
+    </message>
+    <message>
+        <source>Yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <source>No</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <source>{count} steps: {phases}</source>
+        <translation>{count} 个环节：{phases}</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+</context>
+<context>
     <name>Field</name>
     <message>
         <source>Phase</source>
@@ -542,6 +656,25 @@
     </message>
 </context>
 <context>
+    <name>MassDeleteDialog</name>
+    <message>
+        <source>Remove records?</source>
+        <translation>删除记录？</translation>
+    </message>
+    <message>
+        <source>The server would remove {count} of your {total} records. This can happen if the server was reset or you connected to the wrong server. Remove them?</source>
+        <translation>服务器将删除您 {total} 条记录中的 {count} 条。如果服务器被重置过，或者您连接到了错误的服务器，就可能出现这种情况。要删除这些记录吗？</translation>
+    </message>
+    <message>
+        <source>Remove them</source>
+        <translation>删除这些记录</translation>
+    </message>
+    <message>
+        <source>Don&apos;t remove</source>
+        <translation>不要删除</translation>
+    </message>
+</context>
+<context>
     <name>RecordEditor</name>
     <message>
         <source>The record could not be opened: {reason}</source>
@@ -655,6 +788,103 @@
     </message>
 </context>
 <context>
+    <name>SignIn</name>
+    <message>
+        <source>The user name or password is not correct.</source>
+        <translation>用户名或密码不正确。</translation>
+    </message>
+    <message>
+        <source>Too many sign-in attempts. Please wait {seconds} seconds and try again.</source>
+        <translation>登录尝试次数过多。请等待 {seconds} 秒后再试。</translation>
+    </message>
+    <message>
+        <source>Too many sign-in attempts. Please wait a few minutes and try again.</source>
+        <translation>登录尝试次数过多。请等几分钟后再试。</translation>
+    </message>
+    <message>
+        <source>This version of Fieldbook is too old for the server. Please update Fieldbook.</source>
+        <translation>这个版本的田野手册太旧，服务器已不再支持。请更新田野手册。</translation>
+    </message>
+    <message>
+        <source>The server address is not valid. It should look like {example}.</source>
+        <translation>服务器地址无效。地址应类似于 {example}。</translation>
+    </message>
+    <message>
+        <source>Could not open a secure connection to the server. Check that the computer&apos;s date and time are correct.</source>
+        <translation>无法与服务器建立安全连接。请检查电脑的日期和时间是否正确。</translation>
+    </message>
+    <message>
+        <source>This address does not answer like a Fieldbook server. Check the address.</source>
+        <translation>这个地址的回应不像田野手册服务器。请检查地址。</translation>
+    </message>
+    <message>
+        <source>The server cannot be reached. Check the address and the internet connection.</source>
+        <translation>无法连接到服务器。请检查地址和网络连接。</translation>
+    </message>
+    <message>
+        <source>The server is not available right now. Please try again later.</source>
+        <translation>服务器暂时不可用。请稍后再试。</translation>
+    </message>
+    <message>
+        <source>The records on this computer belong to {user} on {server}. Sign in with that account.</source>
+        <translation>这台电脑上的记录属于 {server} 上的 {user}。请用那个账号登录。</translation>
+    </message>
+    <message>
+        <source>The server refused the sign-in: {reason}</source>
+        <translation>服务器拒绝了登录：{reason}</translation>
+    </message>
+    <message>
+        <source>Sign-in failed: {reason}</source>
+        <translation>登录失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Sign-in failed because of an unexpected error. The details are in Fieldbook&apos;s log file.</source>
+        <translation>因意外错误登录失败。详细信息在田野手册的日志文件中。</translation>
+    </message>
+</context>
+<context>
+    <name>SignInDialog</name>
+    <message>
+        <source>Sign in to sync</source>
+        <translation>登录以同步</translation>
+    </message>
+    <message>
+        <source>&amp;Server address:</source>
+        <translation>服务器地址(&amp;S)：</translation>
+    </message>
+    <message>
+        <source>&amp;User name:</source>
+        <translation>用户名(&amp;U)：</translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation>密码(&amp;P)：</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <source>Enter the server address, your user name and your password.</source>
+        <translation>请输入服务器地址、用户名和密码。</translation>
+    </message>
+</context>
+<context>
+    <name>SignOutBox</name>
+    <message>
+        <source>Sign out?</source>
+        <translation>退出登录？</translation>
+    </message>
+    <message>
+        <source>{waiting} to be sent to the server. They stay on this computer and are sent when you sign in again. Sign out anyway?</source>
+        <translation>{waiting}，尚未发送到服务器。这些修改会保留在这台电脑上，下次登录后再发送。仍要退出登录吗？</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>退出登录</translation>
+    </message>
+</context>
+<context>
     <name>StepsWidget</name>
     <message>
         <source>Add step</source>
@@ -738,6 +968,311 @@
     <message>
         <source>Choose a folder for Fieldbook&apos;s data</source>
         <translation>选择田野手册的数据文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>Sync</name>
+    <message>
+        <source>Synced at {time}</source>
+        <translation>已于 {time} 同步</translation>
+    </message>
+    <message>
+        <source>Synced on {date} at {time}</source>
+        <translation>已于 {date} {time} 同步</translation>
+    </message>
+    <message>
+        <source>1 change waiting</source>
+        <translation>1 项修改待发送</translation>
+    </message>
+    <message>
+        <source>{count} changes waiting</source>
+        <translation>{count} 项修改待发送</translation>
+    </message>
+    <message>
+        <source>no secure connection</source>
+        <translation>无法建立安全连接</translation>
+    </message>
+    <message>
+        <source>Could not open a secure connection to the server. Check that the computer&apos;s date and time are correct.</source>
+        <translation>无法与服务器建立安全连接。请检查电脑的日期和时间是否正确。</translation>
+    </message>
+    <message>
+        <source>the server&apos;s answer could not be read</source>
+        <translation>无法读取服务器的回应</translation>
+    </message>
+    <message>
+        <source>The answer did not come from a Fieldbook server. This can happen on a network that shows a login page first, or when the address is wrong.</source>
+        <translation>收到的回应不是来自田野手册服务器。如果所在网络需要先在网页上登录，或者服务器地址有误，就可能出现这种情况。</translation>
+    </message>
+    <message>
+        <source>the server is not available right now</source>
+        <translation>服务器暂时不可用</translation>
+    </message>
+    <message>
+        <source>The server did not answer in time or is having trouble. Your changes are saved on this computer.</source>
+        <translation>服务器没有及时回应，或者出现了故障。您的修改已保存在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>the server is busy</source>
+        <translation>服务器繁忙</translation>
+    </message>
+    <message>
+        <source>The server asked Fieldbook to wait before trying again.</source>
+        <translation>服务器要求田野手册稍等一会儿再试。</translation>
+    </message>
+    <message>
+        <source>the records here belong to another account</source>
+        <translation>这台电脑上的记录属于另一个账号</translation>
+    </message>
+    <message>
+        <source>The records on this computer belong to {user} on {server}. Sign in with that account.</source>
+        <translation>这台电脑上的记录属于 {server} 上的 {user}。请用那个账号登录。</translation>
+    </message>
+    <message>
+        <source>the server address is not valid</source>
+        <translation>服务器地址无效</translation>
+    </message>
+    <message>
+        <source>Sign out, then sign in with the right server address.</source>
+        <translation>请退出登录，然后用正确的服务器地址重新登录。</translation>
+    </message>
+    <message>
+        <source>the server refused the request</source>
+        <translation>服务器拒绝了请求</translation>
+    </message>
+    <message>
+        <source>The server did not accept what Fieldbook sent. Your changes are kept on this computer.</source>
+        <translation>服务器没有接受田野手册发送的内容。您的修改保留在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>no connection</source>
+        <translation>没有网络连接</translation>
+    </message>
+    <message>
+        <source>Fieldbook cannot reach the server. Your changes are saved on this computer and will be sent when the connection is back.</source>
+        <translation>田野手册无法连接到服务器。您的修改已保存在这台电脑上，网络恢复后会自动发送。</translation>
+    </message>
+    <message>
+        <source>the data file could not be written</source>
+        <translation>无法写入数据文件</translation>
+    </message>
+    <message>
+        <source>Fieldbook could not save what it received. Check that the disk is not full.</source>
+        <translation>田野手册无法保存收到的内容。请检查磁盘是否已满。</translation>
+    </message>
+    <message>
+        <source>the sync did not finish</source>
+        <translation>同步没有完成</translation>
+    </message>
+    <message>
+        <source>Fieldbook will try again.</source>
+        <translation>田野手册会再次尝试。</translation>
+    </message>
+    <message>
+        <source>an unexpected error</source>
+        <translation>发生意外错误</translation>
+    </message>
+    <message>
+        <source>Please tell your support person; the details are in Fieldbook&apos;s log file.</source>
+        <translation>请告诉负责技术支持的人员；详细信息在田野手册的日志文件中。</translation>
+    </message>
+    <message>
+        <source>This computer has no password keyring: you will need to sign in again next time Fieldbook starts.</source>
+        <translation>这台电脑没有密码钥匙串：下次启动田野手册时，您需要重新登录。</translation>
+    </message>
+</context>
+<context>
+    <name>SyncController</name>
+    <message>
+        <source>A record you deleted was restored because someone edited it: “{title}”</source>
+        <translation>您删除的一条记录因为有人修改过而被恢复了：“{title}”</translation>
+    </message>
+    <message>
+        <source>Message from the server: {message}</source>
+        <translation>服务器消息：{message}</translation>
+    </message>
+    <message>
+        <source>The server did not accept your change to “{title}”: {reason}</source>
+        <translation>服务器没有接受您对“{title}”的修改：{reason}</translation>
+    </message>
+    <message>
+        <source>The server did not accept {count} changes. Open the records to see why.</source>
+        <translation>服务器没有接受 {count} 项修改。打开相应记录可以查看原因。</translation>
+    </message>
+    <message>
+        <source>{count} records are no longer shared with you and were removed.</source>
+        <translation>有 {count} 条记录不再与您共享，已从这台电脑上移除。</translation>
+    </message>
+    <message>
+        <source>(untitled)</source>
+        <translation>（无标题）</translation>
+    </message>
+    <message>
+        <source>Signed out. Your records stay on this computer.</source>
+        <translation>已退出登录。您的记录仍保留在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>Not synced yet.</source>
+        <translation>尚未同步。</translation>
+    </message>
+    <message>
+        <source>Last synced: {when}</source>
+        <translation>上次同步：{when}</translation>
+    </message>
+    <message>
+        <source>Next try at {time}.</source>
+        <translation>将于 {time} 再次尝试。</translation>
+    </message>
+    <message>
+        <source>Sync: not set up</source>
+        <translation>同步：未设置</translation>
+    </message>
+    <message>
+        <source>Sign in to a Fieldbook server to back up and share your records (menu Sync).</source>
+        <translation>登录田野手册服务器，即可备份和共享您的记录（“同步”菜单）。</translation>
+    </message>
+    <message>
+        <source>Sync: signed out</source>
+        <translation>同步：已退出登录</translation>
+    </message>
+    <message>
+        <source>Sign in to sync your records (menu Sync).</source>
+        <translation>登录后即可同步您的记录（“同步”菜单）。</translation>
+    </message>
+    <message>
+        <source>Signing out…</source>
+        <translation>正在退出登录…</translation>
+    </message>
+    <message>
+        <source>The server did not accept the user name or password.</source>
+        <translation>服务器没有接受用户名或密码。</translation>
+    </message>
+    <message>
+        <source>The sign-in has expired or was ended on the server.</source>
+        <translation>登录已过期，或已在服务器上被结束。</translation>
+    </message>
+    <message>
+        <source>Please sign in again</source>
+        <translation>请重新登录</translation>
+    </message>
+    <message>
+        <source>Your changes are kept on this computer.</source>
+        <translation>您的修改保留在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>Please update Fieldbook</source>
+        <translation>请更新田野手册</translation>
+    </message>
+    <message>
+        <source>The server no longer accepts this version of Fieldbook. Your changes are kept on this computer; install the latest Fieldbook to sync them.</source>
+        <translation>服务器已不再支持这个版本的田野手册。您的修改保留在这台电脑上；安装最新版田野手册后即可同步。</translation>
+    </message>
+    <message>
+        <source>Sync paused: the server would remove {count} of your {total} records</source>
+        <translation>同步已暂停：服务器将删除您 {total} 条记录中的 {count} 条</translation>
+    </message>
+    <message>
+        <source>Nothing was removed. Check that you are connected to the right server, then choose Sync now to be asked again.</source>
+        <translation>没有删除任何记录。请确认连接的服务器是否正确，然后选择“立即同步”，系统会再次询问您。</translation>
+    </message>
+    <message>
+        <source>Offline — {waiting}</source>
+        <translation>离线 — {waiting}</translation>
+    </message>
+    <message>
+        <source>Offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <source>Details: {details}</source>
+        <translation>详细信息：{details}</translation>
+    </message>
+    <message>
+        <source>Sync failed: {reason}</source>
+        <translation>同步失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Sync stopped</source>
+        <translation>同步已停止</translation>
+    </message>
+    <message>
+        <source>It will continue where it stopped next time.</source>
+        <translation>下次会从停止的地方继续。</translation>
+    </message>
+    <message>
+        <source>Sync: not synced yet</source>
+        <translation>同步：尚未同步</translation>
+    </message>
+    <message>
+        <source>{synced} · {waiting}</source>
+        <translation>{synced} · {waiting}</translation>
+    </message>
+    <message>
+        <source>Sent {sent} changes and received {received} records.</source>
+        <translation>发送了 {sent} 项修改，收到了 {received} 条记录。</translation>
+    </message>
+    <message>
+        <source>Sync is waiting for your answer</source>
+        <translation>同步正在等待您的回答</translation>
+    </message>
+    <message>
+        <source>Syncing…</source>
+        <translation>正在同步…</translation>
+    </message>
+    <message>
+        <source>Sent {sent} KB, received {received} KB</source>
+        <translation>已发送 {sent} KB，已接收 {received} KB</translation>
+    </message>
+    <message>
+        <source>Syncing… sending</source>
+        <translation>正在同步… 正在发送</translation>
+    </message>
+    <message>
+        <source>Syncing… {percent}% — sending {done} of {total} changes</source>
+        <translation>正在同步… {percent}% — 正在发送第 {done}/{total} 项修改</translation>
+    </message>
+    <message>
+        <source>Syncing… receiving</source>
+        <translation>正在同步… 正在接收</translation>
+    </message>
+    <message>
+        <source>Syncing… receiving — {count} records so far</source>
+        <translation>正在同步… 正在接收 — 已收到 {count} 条记录</translation>
+    </message>
+</context>
+<context>
+    <name>SyncUi</name>
+    <message>
+        <source>S&amp;ync</source>
+        <translation>同步(&amp;Y)</translation>
+    </message>
+    <message>
+        <source>Sync &amp;now</source>
+        <translation>立即同步(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Send your changes and receive others&apos; now ({key})</source>
+        <translation>立即发送您的修改并接收其他人的修改（{key}）</translation>
+    </message>
+    <message>
+        <source>Sign &amp;in…</source>
+        <translation>登录(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>Sign &amp;out</source>
+        <translation>退出登录(&amp;O)</translation>
+    </message>
+    <message>
+        <source>1 conflict</source>
+        <translation>1 处冲突</translation>
+    </message>
+    <message>
+        <source>{count} conflicts</source>
+        <translation>{count} 处冲突</translation>
+    </message>
+    <message>
+        <source>The same field of a record was changed on two computers at the same time. Click to open the record and choose which value to keep.</source>
+        <translation>同一条记录的同一个字段同时在两台电脑上被修改了。点击打开这条记录，选择要保留哪个值。</translation>
     </message>
 </context>
 <context>
