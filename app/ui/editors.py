@@ -179,46 +179,37 @@ def _raw_number(box: QSpinBox | QDoubleSpinBox) -> Any:
     return body if number is None else number
 
 
-class _IntBox(QSpinBox):
+class _UncorrectedNumber:
+    """Spin-box behaviour for both number boxes: an out-of-range number the
+    user typed stays on screen with its message instead of Qt silently
+    "correcting" it to some earlier value (which autosave would then store)."""
+
     def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
-        return _validate_number(self, text, pos, super().validate)
+        return _validate_number(self, text, pos, super().validate)  # type: ignore[misc, arg-type]
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
-        if _typed_outside(self):
-            _leave_uncorrected(self, event)
+        if _typed_outside(self):  # type: ignore[arg-type]
+            _leave_uncorrected(self, event)  # type: ignore[arg-type]
         else:
-            super().focusOutEvent(event)
+            super().focusOutEvent(event)  # type: ignore[misc]
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and _typed_outside(self):
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and _typed_outside(self):  # type: ignore[arg-type]
             event.ignore()  # Enter would "correct" it too
             return
-        super().keyPressEvent(event)
+        super().keyPressEvent(event)  # type: ignore[misc]
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        if not _ignore_wheel_unless_focused(self, event):
-            super().wheelEvent(event)
+        if not _ignore_wheel_unless_focused(self, event):  # type: ignore[arg-type]
+            super().wheelEvent(event)  # type: ignore[misc]
 
 
-class _FloatBox(QDoubleSpinBox):
-    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
-        return _validate_number(self, text, pos, super().validate)
+class _IntBox(_UncorrectedNumber, QSpinBox):
+    pass
 
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        if _typed_outside(self):
-            _leave_uncorrected(self, event)
-        else:
-            super().focusOutEvent(event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and _typed_outside(self):
-            event.ignore()  # Enter would "correct" it too
-            return
-        super().keyPressEvent(event)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        if not _ignore_wheel_unless_focused(self, event):
-            super().wheelEvent(event)
+class _FloatBox(_UncorrectedNumber, QDoubleSpinBox):
+    pass
 
 
 class _DateBox(QDateEdit):

@@ -227,6 +227,10 @@ class _PagedModel(QAbstractTableModel):
     def _headers(self) -> list[str]:
         raise NotImplementedError
 
+    def _column_count(self) -> int:
+        """Without translating the headers: Qt asks this for every cell."""
+        raise NotImplementedError
+
     def _cell(self, row: RecordRow, column: int) -> tuple[str, bool]:
         """The text of one cell, and whether it is the untitled placeholder."""
         raise NotImplementedError
@@ -238,7 +242,7 @@ class _PagedModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._headers())
+        return 0 if parent.isValid() else self._column_count()
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -339,6 +343,9 @@ class RecordTableModel(_PagedModel):
         names = self.column_names()
         return names.index(sort) if sort in names else None
 
+    def _column_count(self) -> int:
+        return len(kind_spec(self._query.kind).list_columns) + 2
+
     def _headers(self) -> list[str]:
         spec = kind_spec(self._query.kind)
         return [
@@ -400,6 +407,9 @@ class SearchResultsModel(_PagedModel):
         if not self._text.strip():
             return []
         return self._store.search(self._text, offset, limit)
+
+    def _column_count(self) -> int:
+        return 4
 
     def _headers(self) -> list[str]:
         return [self.tr("Kind"), self.tr("Title"), self.tr("Date"), self.tr("Status")]

@@ -718,6 +718,9 @@ class MainWindow(QMainWindow):
     def _fit_columns(self) -> None:
         model = self._table.model()
         header = self._table.horizontalHeader()
+        # Size columns by the rows a screen shows, not every loaded row: Qt
+        # would otherwise ask data() thousands of times on each filter change.
+        header.setResizeContentsPrecision(40)
         title_column = 1 if self._searching else 0
         for column in range(model.columnCount()):
             header.setSectionResizeMode(

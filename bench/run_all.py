@@ -1,0 +1,46 @@
+"""Every benchmark, as ``make bench`` runs it: ``python -m bench.run_all``.
+
+Builds (or reuses) the generated store, then runs the client benchmark, which
+rewrites its section of ``docs/benchmarks.md``. Later benchmarks (sync,
+attachments) add their step here and their own section there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from bench import bench_client
+from bench.generate import DEFAULT_SEED, build_store, default_path, is_cached
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run all Fieldbook benchmarks.")
+    parser.add_argument("--count", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--wait-quiet", type=float, default=180, metavar="SECONDS",
+                        help="wait up to SECONDS for a quiet machine before measuring (default 180)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    path = default_path(args.count, args.seed)
+    if is_cached(path, args.count, args.seed):
+        print(f"Store: reusing {path}")
+    else:
+        print(f"Store: generating {args.count:,} records into {path} (about 2 min for 50,000)…")
+        began = time.perf_counter()
+        build_store(path, args.count, args.seed)
+        print(f"  done in {time.perf_counter() - began:.0f} s")
+    bench_client.run(
+        args.count, args.seed, args.runs, path, write=not args.no_write, wait_quiet=args.wait_quiet
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
