@@ -400,7 +400,10 @@ class _DateInput(FieldInput):
         return None if self.date_edit.is_empty() else self.date_edit.date().toPython()
 
     def set_value(self, value: Any) -> None:
-        self.date_edit.setDate(QDate(value.year, value.month, value.day) if isinstance(value, dt.date) else NO_DATE)
+        if isinstance(value, dt.date):
+            self.date_edit.setDate(QDate(value.year, value.month, value.day))
+        else:
+            self.date_edit.setDate(NO_DATE)
 
     def on_change(self, slot: Callable[[], None]) -> None:
         self.date_edit.dateChanged.connect(lambda *_: slot())
