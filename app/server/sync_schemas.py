@@ -87,6 +87,9 @@ class PullRequestModel(_Strict):
     resume: Annotated[Text, Field(max_length=MAX_RESUME_CHARS, pattern=r"^[0-9]+:[0-9,]*$")] | None = (
         Field(default=None, description="the previous page's `resume`, while `more` was true")
     )
+    device_id: DeviceId | None = Field(
+        default=None, description="the pulling device: fields it wrote itself are left out"
+    )
 
 
 class RemoteRecordModel(BaseModel):

@@ -15,6 +15,12 @@ page in flight:
   it would remove; past half of them (and more than 10) it asks
   ``confirm_mass_delete`` and, without a yes, stops with
   :class:`~app.sync.errors.MassDeletePending` having applied nothing of it.
+* PUSH stops with :class:`~app.sync.errors.StoreRolledBack`, the batch still
+  pending, when the server holds seqs from this device that the store never
+  made (a store file older than what it pushed).
+* A run whose last page ends below the cursor the store already had means
+  the server lost writes (reset, or restored from a backup): the engine stops
+  with :class:`~app.sync.errors.ServerReset` before applying anything.
 * DONE records ``last_synced_at`` ("synced as of") only when the server has
   confirmed everything.
 
@@ -34,8 +40,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar, cast
 
-from app.errors import FieldbookBug
+from sqlalchemy import text
+
+from app.errors import FieldbookBug, StoreError
 from app.models.orm import utcnow
 from app.models.store import Store
 from app.sync import replica
@@ -45,22 +54,37 @@ from app.sync.errors import (
     AuthRequired,
     BadResponse,
     MassDeletePending,
+    ServerReset,
+    StoreRolledBack,
     SyncError,
     Throttled,
 )
-from app.sync.protocol import MAX_PUSH_CHANGES, PUSH_BATCH_BYTES, PullRequest, PushRequest
+from app.sync.protocol import (
+    MAX_PUSH_CHANGES,
+    PULL_PAGE_MAX,
+    PUSH_BATCH_BYTES,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+)
 from app.sync.replica import Rejection
 from app.sync.tokens import TokenStore
 
 log = logging.getLogger("fieldbook.sync")
+A = TypeVar("A")
+R = TypeVar("R")
 
 MASS_DELETE_FRACTION = 0.5
 MASS_DELETE_MINIMUM = 10
-# Records per pull page. A page is applied in one write transaction, which
-# holds the store's write lock: a few hundred records keep that to a second
-# or two on an old laptop (the UI's saves wait at most 10 s for the lock), and
-# a page cut off by a dropping hotspot costs little to fetch again.
-DEFAULT_PULL_LIMIT = 500
+# Records per pull page: the server's most. Its byte bound (PULL_PAGE_BYTES,
+# ~1000 typical records) is what ends a page: applied in bulk (replica.py),
+# such a page holds the store's write lock for a few tenths of a second (the
+# UI's saves wait up to 10 s for it), and one cut off by a dropping hotspot
+# costs little to fetch again. Fewer pages, fewer round trips on a slow link.
+DEFAULT_PULL_LIMIT = PULL_PAGE_MAX
+# Records given their search entry per write transaction after a large pull
+# (Store.index_pending): ~0.1-0.2 s each, so UI saves never wait long.
+INDEX_BATCH = 500
 
 
 class Stage(enum.StrEnum):
@@ -156,6 +180,7 @@ class SyncEngine:
         batch_bytes: int = PUSH_BATCH_BYTES,
         batch_groups: int = MAX_PUSH_CHANGES,
         pull_limit: int | None = DEFAULT_PULL_LIMIT,
+        index_search: bool = True,
     ) -> None:
         self.store = store
         self.client = client
@@ -165,6 +190,9 @@ class SyncEngine:
         self.batch_bytes = batch_bytes
         self.batch_groups = batch_groups
         self.pull_limit = pull_limit
+        # After the run, index the records a large pull left unindexed
+        # (Store.index_pending). Off only for callers that do it themselves.
+        self.index_search = index_search
         self._running = threading.Lock()
         self._cancel = threading.Event()
         self._traffic_start = Traffic()
@@ -200,7 +228,10 @@ class SyncEngine:
             report.bytes_received = traffic.bytes_received
             report.duration_s = time.monotonic() - began
             log.info("Sync %s: %s", "finished" if report.synced_at else "stopped", report.summary())
-            self._running.release()
+            try:
+                self._index_search()
+            finally:
+                self._running.release()
 
     # --- stages --------------------------------------------------------------
 
@@ -209,6 +240,26 @@ class SyncEngine:
             return
         traffic = self.client.traffic.snapshot() - self._traffic_start
         self.on_progress(SyncProgress(stage, done, total, traffic.bytes_sent, traffic.bytes_received))
+
+    def _index_search(self) -> None:
+        """Search entries for the records a large pull applied without them
+        (``replica.apply_pull_page``), a short write transaction at a time,
+        until none is left or the run is cancelled (the next run goes on).
+        Never raises: the records are there either way, only not yet found
+        by a search."""
+        if not self.index_search:
+            return
+        began, done = time.monotonic(), 0
+        try:
+            while not self._cancel.is_set():
+                count = self.store.index_pending(INDEX_BATCH)
+                if not count:
+                    break
+                done += count
+        except StoreError as exc:
+            log.warning("Could not index the records received for search (%s); trying again later", exc)
+        if done:
+            log.info("Indexed %d received record(s) for search in %.1f s", done, time.monotonic() - began)
 
     def _check_cancel(self) -> None:
         if self._cancel.is_set():
@@ -242,23 +293,36 @@ class SyncEngine:
     def _push(self, report: SyncReport, user: UserInfo) -> None:
         total = replica.pending_count(self.store)
         self._progress(Stage.PUSH, 0, total)
-        while True:
+        batch = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups)
+        while batch:
             self._check_cancel()
-            batch = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups)
-            if not batch:
-                return
             request: PushRequest = {
                 "protocol": self.client.protocol_version,
                 "device_id": self.store.device_id,
                 "changes": batch,
             }
-            answer = self.client.push(request)
             last = batch[-1]["seq"]
+            # While the server applies this batch, read the next one (the
+            # server and this process work side by side). It is sent only
+            # after this one is confirmed, so batches still go one at a time.
+            with _InFlight(self.client.push, request) as sending:
+                following = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups,
+                                                   after=last)
+                answer = sending.result()
             if answer["last_seq"] > last:
-                log.warning(
-                    "The server holds changes up to %d from this device, but the local log is at %d: "
-                    "was this store restored from a backup?", answer["last_seq"], last,
-                )
+                newest = _newest_change(self.store)
+                if answer["last_seq"] > newest:
+                    # Seqs this store never made: it is older than what it
+                    # pushed. The server took this batch's groups at or below
+                    # its mark for replays; marking them sent would lose them.
+                    log.warning(
+                        "The server holds changes up to %d from this device, but this store never "
+                        "made any past %d: it was restored from a copy or lost its last writes; "
+                        "stopping with the changes kept", answer["last_seq"], newest,
+                    )
+                    raise StoreRolledBack(newest, answer["last_seq"])
+                log.info("The server had this batch already (up to %d): an answer was lost before",
+                         answer["last_seq"])
             record_of = {g["seq"]: g["record_id"] for g in batch}
             rejections = []
             for result in answer["results"]:
@@ -280,54 +344,131 @@ class SyncEngine:
             report.push_batches += 1
             total = max(total, report.pushed)
             self._progress(Stage.PUSH, report.pushed, total)
+            batch = following
+
+    def _pull_request(self, cursor: int, scope: list[int] | None, resume: str | None) -> PullRequest:
+        request: PullRequest = {"protocol": self.client.protocol_version, "cursor": cursor,
+                                "scope": scope, "device_id": self.store.device_id}
+        if self.pull_limit:
+            request["limit"] = self.pull_limit
+        if resume:
+            request["resume"] = resume
+        return request
 
     def _pull(self, report: SyncReport) -> None:
         meta = replica.sync_meta(self.store)
         cursor, scope, resume = meta.pull_cursor, meta.scope, meta.resume
+        pulled_up_to = meta.pull_cursor  # no server answer may end a run below this
         self._progress(Stage.PULL, 0, None)
         live_at_start: int | None = None
         doomed = 0  # live records removed by the pages applied in this run
         confirmed = False
-        while True:
-            self._check_cancel()
-            request: PullRequest = {"protocol": self.client.protocol_version, "cursor": cursor,
-                                    "scope": scope}
-            if self.pull_limit:
-                request["limit"] = self.pull_limit
-            if resume:
-                request["resume"] = resume
-            page = self.client.pull(request)
-            count, live = replica.would_remove(self.store, page)
-            if live_at_start is None:
-                live_at_start = live
-            if not confirmed and self._too_many(doomed + count, live_at_start):
-                wanted = self.confirm_mass_delete is not None and self.confirm_mass_delete(
-                    doomed + count, live_at_start)
-                if not wanted:
-                    raise MassDeletePending(doomed + count, live_at_start)
-                log.warning("Removing %d of %d records, as confirmed", doomed + count, live_at_start)
-                confirmed = True
-            result = replica.apply_pull_page(self.store, page)
-            doomed += count
-            report.pull_pages += 1
-            report.pulled += result.records
-            report.created += result.created
-            report.updated += result.updated
-            report.removed += result.removed
-            report.conflicts += result.conflicts
-            report.notices += result.notices
-            more = bool(page["more"])
-            estimate = report.pulled + (len(page["records"]) if more else 0)
-            self._progress(Stage.PULL, report.pulled, estimate)
-            if not more:
-                return
-            if page["cursor"] <= cursor and page["scope"] == scope:
-                raise BadResponse("The server's answer does not move on; try again later.")
-            cursor, scope, resume = page["cursor"], page["scope"], page.get("resume")
+        ahead: _InFlight[PullRequest, PullResponse] | None = None  # the next page, on its way
+        try:
+            while True:
+                self._check_cancel()
+                if ahead is None:
+                    page = self.client.pull(self._pull_request(cursor, scope, resume))
+                else:
+                    page = ahead.result()
+                    ahead = None
+                if not page["more"] and page["cursor"] < pulled_up_to:
+                    # A run's last page carries the server's newest seq, which
+                    # only grows: below what this store already pulled, the
+                    # server lost writes (reset, or restored from a backup).
+                    log.warning("The server's newest change is %d, but this store pulled up to %d: "
+                                "the server was reset or restored; stopping", page["cursor"], pulled_up_to)
+                    raise ServerReset(pulled_up_to, page["cursor"])
+                more = bool(page["more"])
+                stuck = more and page["cursor"] <= cursor and page["scope"] == scope
+                if more and not stuck:
+                    # Ask for the next page now: the server prepares and sends
+                    # it while this one is applied. Pages are still applied in
+                    # order, each with its cursor, so nothing else changes.
+                    ahead = _InFlight(self.client.pull, self._pull_request(
+                        page["cursor"], page["scope"], page.get("resume")))
+                count, live = replica.would_remove(self.store, page)
+                if live_at_start is None:
+                    live_at_start = live
+                if not confirmed and self._too_many(doomed + count, live_at_start):
+                    wanted = self.confirm_mass_delete is not None and self.confirm_mass_delete(
+                        doomed + count, live_at_start)
+                    if not wanted:
+                        raise MassDeletePending(doomed + count, live_at_start)
+                    log.warning("Removing %d of %d records, as confirmed", doomed + count, live_at_start)
+                    confirmed = True
+                result = replica.apply_pull_page(self.store, page)
+                pulled_up_to = max(pulled_up_to, page["cursor"])
+                doomed += count
+                report.pull_pages += 1
+                report.pulled += result.records
+                report.created += result.created
+                report.updated += result.updated
+                report.removed += result.removed
+                report.conflicts += result.conflicts
+                report.notices += result.notices
+                estimate = report.pulled + (len(page["records"]) if more else 0)
+                self._progress(Stage.PULL, report.pulled, estimate)
+                if not more:
+                    return
+                if stuck:
+                    raise BadResponse("The server's answer does not move on; try again later.")
+                cursor, scope, resume = page["cursor"], page["scope"], page.get("resume")
+        finally:
+            if ahead is not None:
+                ahead.close()  # a page asked for but not applied: wait for it, and drop it
 
     @staticmethod
     def _too_many(count: int, live: int) -> bool:
         return count > MASS_DELETE_MINIMUM and count > MASS_DELETE_FRACTION * live
+
+
+def _newest_change(store: Store) -> int:
+    """The highest change-log seq this store ever gave out (AUTOINCREMENT
+    keeps it in sqlite_sequence even when that row is gone)."""
+    with store._read() as session:
+        row = session.execute(
+            text("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0), "
+                 "coalesce((SELECT max(seq) FROM changes), 0))")
+        ).scalar_one()
+    return int(row or 0)
+
+
+class _InFlight(Generic[A, R]):
+    """``call(argument)`` running on its own thread while the engine does other
+    work (the next pull page while one is applied; a push batch while the next
+    is read). ``result()`` waits for it and returns or raises what it did;
+    ``close()`` waits for it and drops the outcome. Only the engine's thread
+    uses it, and only one is in flight at a time, so the client is still used
+    by one thread at a time."""
+
+    def __init__(self, call: Callable[[A], R], argument: A) -> None:
+        self._outcome: R | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call, argument),
+                                        name="fieldbook-sync-io", daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[A], R], argument: A) -> None:
+        try:
+            self._outcome = call(argument)
+        except BaseException as exc:  # handed to the engine's thread by result()
+            self._error = exc
+
+    def result(self) -> R:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast(R, self._outcome)
+
+    def close(self) -> None:
+        self._thread.join()
+
+    def __enter__(self) -> _InFlight[A, R]:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 class Backoff:

@@ -142,6 +142,44 @@ class MassDeletePending(SyncError):
         self.total = total
 
 
+class ServerReset(SyncError):
+    """The server holds fewer changes than this computer already received from
+    it: its database was replaced or restored from a backup. Syncing on would
+    leave this computer's records off the server without anyone noticing, so
+    the sync stops having changed nothing here, until someone looks."""
+
+    default_message = (
+        "The server has lost changes that this computer already received from it "
+        "(it may have been reset or restored from a backup). Nothing was changed on this "
+        "computer. Please tell your administrator before syncing again."
+    )
+
+    def __init__(self, cursor: int, server_cursor: int) -> None:
+        super().__init__()
+        self.cursor = cursor  # what this store had pulled up to
+        self.server_cursor = server_cursor  # the server's newest write now
+
+
+class StoreRolledBack(SyncError):
+    """The server already applied changes from this device that this store
+    never made: the store file is older than what it sent (restored from a
+    copy, or it lost its last transactions in a power cut on a disk that
+    does not keep its promises). Its new changes reuse sequence numbers the
+    server takes for replays, so marking them sent would lose them: the sync
+    stops with them still pending."""
+
+    default_message = (
+        "The server has changes from this computer that its data no longer holds (the data file "
+        "was restored from a copy, or lost its last changes when the power went off). Your changes "
+        "are kept on this computer and were not sent. Please tell your support person."
+    )
+
+    def __init__(self, local_seq: int, server_seq: int) -> None:
+        super().__init__()
+        self.local_seq = local_seq  # the newest change this store ever made
+        self.server_seq = server_seq  # the newest change of this device the server applied
+
+
 __all__ = [
     "AccountMismatch",
     "AuthRequired",
@@ -153,7 +191,9 @@ __all__ = [
     "Offline",
     "RequestRejected",
     "SecureConnectionFailed",
+    "ServerReset",
     "ServerUnavailable",
+    "StoreRolledBack",
     "SyncError",
     "Throttled",
 ]

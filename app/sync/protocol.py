@@ -70,6 +70,11 @@ class PullRequest(TypedDict):
     # The previous page's ``resume`` while its ``more`` was true (stored with
     # the cursor and scope); absent or None when a pull run starts.
     resume: NotRequired[str | None]
+    # The pulling device (optional, added later in protocol 1): the server
+    # then leaves out fields whose current version this device wrote itself,
+    # which it has already (its own push coming back). Owners sent whole
+    # (newly visible) still come complete.
+    device_id: NotRequired[str]
 
 
 class RemoteRecord(TypedDict):

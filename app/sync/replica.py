@@ -19,15 +19,14 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import RecordNotFound
 from app.models.fields import TRACKED_META_FIELDS, Kind, Status, kind_spec
 from app.models.orm import (
-    KIND_CLASSES,
     Change,
     Conflict,
     Meta,
@@ -37,7 +36,7 @@ from app.models.orm import (
 )
 from app.models.orm import Notice as NoticeRow
 from app.models.store import Store
-from app.models.validation import check_field
+from app.models.validation import check_field, empty_value
 from app.sync.protocol import (
     MAX_PUSH_CHANGES,
     PUSH_BATCH_BYTES,
@@ -64,6 +63,10 @@ _READ_CHUNK = 2000  # change-log rows read at a time while building a batch
 _IN_CHUNK = 500  # ids per "IN (...)" (SQLite allows 999 parameters on old builds)
 _KINDS = frozenset(k.value for k in Kind)
 _STATUSES = frozenset(s.value for s in Status)
+_RECORDS = cast(Table, Record.__table__)
+_FIELD_SPECS = {k.value: kind_spec(k).by_name for k in Kind}
+# A new record's fields before anything is applied (Store.create's defaults).
+_EMPTY_FIELDS = {k.value: {f.name: empty_value(f) for f in kind_spec(k).fields} for k in Kind}
 
 
 # --- meta ------------------------------------------------------------------
@@ -168,65 +171,81 @@ def has_synced(store: Store) -> bool:
 # --- push ------------------------------------------------------------------
 
 
+_UNSENT_SQL = text(
+    "SELECT seq, record_id, kind, field, value, clock, known FROM changes "
+    "WHERE seq > :after ORDER BY seq LIMIT :limit"
+)
+# A group's JSON besides its record id, kind and fields: the keys, numbers
+# and punctuation of {"seq":…,"record_id":…,"kind":…,"clock":…,"known":…,"fields":{}}.
+_GROUP_OVERHEAD = 96
+
+
 def _unsent_rows(session: Session, after: int) -> Iterator[Any]:
-    """Change-log rows after ``after`` in seq order, read a chunk at a time."""
-    columns = (Change.seq, Change.record_id, Change.kind, Change.field, Change.value,
-               Change.clock, Change.known)
+    """Change-log rows after ``after`` in seq order, read a chunk at a time,
+    as plain tuples with the value as stored: JSON text, or a number (SQLite
+    gives the column numeric affinity: the text ``3`` is kept as 3)."""
     while True:
-        rows = session.execute(
-            select(*columns).where(Change.seq > after).order_by(Change.seq).limit(_READ_CHUNK)
-        ).all()
+        rows = session.execute(_UNSENT_SQL, {"after": after, "limit": _READ_CHUNK}).all()
         yield from rows
         if len(rows) < _READ_CHUNK:
             return
-        after = rows[-1].seq
-
-
-def _group_size(group: PushChange) -> int:
-    return len(json.dumps(group, ensure_ascii=False, separators=(",", ":")).encode())
+        after = rows[-1][0]
 
 
 def pending_groups(
     store: Store,
     limit_bytes: int = PUSH_BATCH_BYTES,
     limit_groups: int = MAX_PUSH_CHANGES,
+    *,
+    after: int | None = None,
 ) -> list[PushChange]:
     """The next push batch: unsent change-log rows grouped per (record, local
     transaction), in seq order, at most ``limit_groups`` groups and about
     ``limit_bytes`` of JSON (always at least one group when any is pending).
+    ``after``: the batch after the one ending at that seq, read while that
+    one is still on its way (by default, the first one not confirmed).
 
     A group's ``seq`` is the highest of its rows (what ``pushed_seq`` becomes
     once it is confirmed) and its ``known`` the lowest (the oldest cursor any
     of its coalesced edits was made over).
     """
     groups: list[PushChange] = []
-    size = 0
+    size = 0  # of the groups taken, as JSON (counted from the stored JSON text)
+    parts: list[str] = []  # the current group's fields as JSON members, parsed in one go
 
-    def fits(group: PushChange) -> bool:
-        nonlocal size
-        cost = _group_size(group)
-        if groups and (len(groups) >= limit_groups or size + cost > limit_bytes):
-            return False
-        groups.append(group)
-        size += cost
-        return True
+    def close(group: PushChange) -> PushChange:
+        # Field names are identifiers ([A-Za-z_][A-Za-z0-9_]*): nothing to escape.
+        group["fields"] = json.loads("{" + ",".join(parts) + "}")
+        return group
 
     with store._read() as session:
         pushed = int(session.get_one(Meta, "pushed_seq").value)
+        if after is not None:
+            pushed = max(pushed, after)
         current: PushChange | None = None
-        for row in _unsent_rows(session, pushed):
-            if current is None or (current["record_id"], current["clock"]) != (row.record_id, row.clock):
-                if current is not None and not fits(current):
-                    return groups
-                current = PushChange(
-                    seq=row.seq, record_id=row.record_id, kind=row.kind, clock=row.clock,
-                    known=row.known, fields={},
-                )
-            current["seq"] = max(current["seq"], row.seq)
-            current["known"] = min(current["known"], row.known)
-            current["fields"][row.field] = row.value
-        if current is not None:
-            fits(current)
+        cost = 0
+        for seq, record_id, kind, name, raw, clock, known in _unsent_rows(session, pushed):
+            if current is None or current["clock"] != clock or current["record_id"] != record_id:
+                if current is not None:
+                    if len(groups) >= limit_groups or (groups and size + cost > limit_bytes):
+                        return groups
+                    groups.append(close(current))
+                    size += cost
+                parts.clear()
+                current = PushChange(seq=seq, record_id=record_id, kind=kind, clock=clock,
+                                     known=known, fields={})
+                cost = _GROUP_OVERHEAD + len(record_id) + len(kind)
+            elif seq > current["seq"]:
+                current["seq"] = seq
+            if known < current["known"]:
+                current["known"] = known
+            # The stored JSON text, or a number (the column's affinity turned
+            # the JSON text into one), or NULL.
+            value = raw if isinstance(raw, str) else "null" if raw is None else repr(raw)
+            parts.append(f'"{name}":{value}')
+            cost += len(value.encode()) + len(name) + 4
+        if current is not None and len(groups) < limit_groups and not (groups and size + cost > limit_bytes):
+            groups.append(close(current))
     return groups
 
 
@@ -307,6 +326,7 @@ class ApplyResult:
     notices: int = 0
     removed: int = 0  # local records dropped because their owner left the scope
     cursor: int = 0
+    unindexed: int = 0  # records applied whose search entry waits for Store.index_pending
 
 
 def _parse_time(value: str | None) -> dt.datetime:
@@ -331,10 +351,10 @@ def _canonical(kind: str, name: str, value: Any) -> Any:
             raise _Invalid("must be true or false")
         return value
     if name == "status":
-        if value not in _STATUSES:
+        if not isinstance(value, str) or value not in _STATUSES:
             raise _Invalid("not a known status")
         return value
-    spec = kind_spec(kind).by_name.get(name)
+    spec = _FIELD_SPECS[kind].get(name)
     if spec is None:
         raise _Invalid("unknown field")
     canonical, problem = check_field(spec, value)
@@ -343,93 +363,173 @@ def _canonical(kind: str, name: str, value: Any) -> Any:
     return canonical
 
 
-def _new_record(remote: RemoteRecord) -> Record:
+# Pages with more records than this leave their search entries to
+# ``Store.index_pending`` (the engine runs it after the sync): an initial pull
+# of thousands of records is then listed at once, and searchable moments
+# later. Smaller pages (every sync but the first) are indexed as they apply.
+DEFER_INDEX_ABOVE = 200
+
+
+@dataclass(slots=True)
+class _Local:
+    """One record of the page as it will be written: its whole row (every
+    column of its kind), and what changed in it."""
+
+    row: dict[str, Any]
+    new: bool
+    changed: set[str]
+    previous: dict[str, Any] | None = None  # the row as its search entry was built (existing, indexed)
+    written: bool = False  # a field of it was set by this page
+
+
+def _new_row(remote: RemoteRecord, kind: str) -> dict[str, Any]:
+    """A new record's row as ``Store.create`` lays it out, every field empty."""
     created = _parse_time(remote.get("created_at"))
-    record = KIND_CLASSES[remote["kind"]](
-        id=remote["id"],
-        author=remote.get("author") or "",
-        created_at=created,
-        updated_at=created,
-        status=Status.DRAFT.value,
-        deleted=False,
-        versions={},
-        owner_id=remote.get("owner"),
-    )
-    # Fields left unset read as None until the insert, which the store (and
-    # the search index) take for the field's empty value; the column
-    # defaults then store exactly that value.
-    return record
+    row: dict[str, Any] = {
+        "id": remote["id"],
+        "kind": kind,
+        "author": remote.get("author") or "",
+        "created_at": created,
+        "updated_at": created,
+        "status": Status.DRAFT.value,
+        "deleted": False,
+        "deleted_at": None,
+        "versions": {},
+        "owner_id": remote.get("owner"),
+    }
+    row.update(_EMPTY_FIELDS[kind])  # (the empty lists are shared, and never changed in place)
+    return row
 
 
 def _apply_record(
-    store: Store,
-    session: Session,
     remote: RemoteRecord,
     devices: Sequence[str],
     result: ApplyResult,
-    local: dict[str, Record],
-) -> tuple[Record | None, dict[str, Any] | None, int]:
-    """Apply one remote record. Returns the record if anything changed, its
-    values before (what its search entry was built from) and the highest
-    clock seen."""
+    local: dict[str, _Local],
+    now: dt.datetime,
+) -> int:
+    """Apply one remote record to its row in ``local`` (added if new); returns
+    the highest clock seen. Writes nothing yet: ``_write_rows`` does, for the
+    whole page."""
     kind = remote.get("kind")
     if kind not in _KINDS:
         log.warning("Skipped record %s of unknown kind %r from the server", remote.get("id"), kind)
         result.skipped += 1
-        return None, None, 0
-    record = local.get(remote["id"])
-    created = record is None
-    if record is None:
-        record = _new_record(remote)
-        session.add(record)
-        local[record.id] = record
-    elif record.kind != kind:
-        log.warning("Skipped record %s: the server says %s, this store %s", record.id, kind, record.kind)
+        return 0
+    assert isinstance(kind, str)
+    state = local.get(remote["id"])
+    created = state is None
+    if state is None:
+        state = local[remote["id"]] = _Local(_new_row(remote, kind), True, set())
+    elif state.row["kind"] != kind:
+        log.warning("Skipped record %s: the server says %s, this store %s", remote["id"], kind,
+                    state.row["kind"])
         result.skipped += 1
-        return None, None, 0
-    previous = store._values(record) if record.search_rowid is not None else None
+        return 0
+    row, changed = state.row, state.changed
     result.records += 1
-    if remote.get("owner") is not None and record.owner_id != remote["owner"]:
-        record.owner_id = remote["owner"]
-    if remote.get("author") and record.author != remote["author"]:
-        record.author = remote["author"]  # the server names the author (not a versioned field)
-    versions = dict(record.versions or {})
+    owner = remote.get("owner")
+    if owner is not None and row["owner_id"] != owner:
+        row["owner_id"] = owner
+        changed.add("owner_id")
+    author = remote.get("author")
+    if author and row["author"] != author:
+        row["author"] = author  # the server names the author (not a versioned field)
+        changed.add("author")
+    versions: dict[str, Any] = row["versions"]
     max_clock = 0
-    written: list[str] = []
+    written = 0
     for name, entry in remote["fields"].items():
         try:
             value, clock, index = entry
             device = devices[index]
             clock = int(clock)
         except (TypeError, ValueError, IndexError):
-            log.warning("Skipped field %s of record %s: malformed version %r", name, record.id, entry)
+            log.warning("Skipped field %s of record %s: malformed version %r", name, row["id"], entry)
             result.skipped += 1
             continue
-        max_clock = max(max_clock, clock)
+        if clock > max_clock:
+            max_clock = clock
         mine = versions.get(name)
         if mine is not None and version_key(clock, device) <= version_key(int(mine[0]), str(mine[1])):
             continue
         try:
             canonical = _canonical(kind, name, value)
         except _Invalid as exc:
-            log.warning("Skipped field %s of record %s from the server: %s", name, record.id, exc)
+            log.warning("Skipped field %s of record %s from the server: %s", name, row["id"], exc)
             result.skipped += 1
             continue
-        setattr(record, name, canonical)
+        if not state.new and state.previous is None and row.get("search_rowid") is not None:
+            state.previous = dict(row)  # what its search entry was built from
+        row[name] = canonical
+        changed.add(name)
         if name == "deleted":
-            record.deleted_at = utcnow() if canonical else None
+            row["deleted_at"] = now if canonical else None
+            changed.add("deleted_at")
         versions[name] = [clock, device]
-        written.append(name)
+        written += 1
     if created:
         result.created += 1
-    if not written and not created:
-        return None, None, max_clock
-    record.versions = versions
-    result.fields += len(written)
-    if written and not created:
+    if not written:
+        return max_clock
+    changed.add("versions")
+    state.written = True
+    result.fields += written
+    if not created:
         result.updated += 1
-        record.updated_at = utcnow()
-    return record, previous, max_clock
+        row["updated_at"] = now
+        changed.add("updated_at")
+    return max_clock
+
+
+def _load_rows(session: Session, ids: Sequence[str]) -> dict[str, _Local]:
+    """The page's records already in the store, as rows, in a few queries."""
+    local: dict[str, _Local] = {}
+    for part in _chunks(list(dict.fromkeys(ids))):
+        for row in session.execute(select(_RECORDS).where(_RECORDS.c.id.in_(part))).mappings():
+            values = dict(row)
+            values["versions"] = dict(values["versions"] or {})
+            local[values["id"]] = _Local(values, False, set())
+    return local
+
+
+def _write_rows(store: Store, session: Session, local: dict[str, _Local], *, index: bool) -> int:
+    """Write the page's new and changed rows with executemany, and bring
+    their search entries up to date (now, or left to ``Store.index_pending``
+    when not ``index``). Returns how many records wait for their entry."""
+    new: list[dict[str, Any]] = []
+    changed: list[_Local] = []
+    for state in local.values():
+        if state.new:
+            new.append(state.row)
+        elif state.changed:
+            changed.append(state)
+    # Any written field moves a record to the top of "recently changed" in
+    # search, as a local save does: a new entry.
+    searched = [state for state in changed if state.written]
+    waiting = store.refresh_search_entries(
+        session, [(state.row, state.previous) for state in searched], index=index
+    )
+    for state in searched:
+        state.changed.add("search_rowid")
+    if new:
+        store.insert_records(session, new, index=index)
+        if not index:
+            waiting += sum(not row["deleted"] for row in new)
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for state in changed:
+        columns = tuple(sorted(state.changed))
+        updates.setdefault(columns, []).append(
+            {"_id": state.row["id"], **{f"_{name}": state.row[name] for name in columns}}
+        )
+    for columns, params in updates.items():
+        session.execute(
+            update(_RECORDS)
+            .where(_RECORDS.c.id == bindparam("_id"))
+            .values({name: bindparam(f"_{name}") for name in columns}),
+            params,
+        )
+    return waiting
 
 
 def _drop_owners(store: Store, session: Session, owners: Sequence[int]) -> int:
@@ -458,36 +558,35 @@ def _drop_owners(store: Store, session: Session, owners: Sequence[int]) -> int:
     return len(ids)
 
 
-def apply_pull_page(store: Store, page: PullResponse) -> ApplyResult:
+def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = None) -> ApplyResult:
     """Apply one pull page in ONE local transaction, with its cursor, scope
     and resume token (kept while ``more``, so a pull cut off between pages
     continues that same run).
 
     If anything fails, nothing of the page is applied and the cursor stays,
     so the next pull asks for the same page again.
+
+    ``index``: refresh the search entries of the page's records now (``True``)
+    or leave them to ``Store.index_pending`` (``False``); by default, now
+    unless the page holds more than ``DEFER_INDEX_ABOVE`` records.
+    ``ApplyResult.unindexed`` counts the records left waiting.
     """
     result = ApplyResult(cursor=page["cursor"])
     devices = page.get("devices") or []
+    remotes = page.get("records") or []
+    if index is None:
+        index = len(remotes) <= DEFER_INDEX_ABOVE
+    now = utcnow()
     with store._write() as session:
         if page.get("removed"):
             result.removed = _drop_owners(store, session, page["removed"])
-        remotes = page.get("records") or []
-        # The page's local records in a few queries, and no flush per record:
-        # a page of thousands applies in one pass.
-        local: dict[str, Record] = {}
-        for part in _chunks([r["id"] for r in remotes]):
-            local.update((r.id, r) for r in session.scalars(select(Record).where(Record.id.in_(part))))
-        touched: dict[str, tuple[Record, dict[str, Any] | None]] = {}
+        # The page's local records in a few queries; every write below is
+        # one executemany per kind (new) or per set of changed columns.
+        local = _load_rows(session, [r["id"] for r in remotes if isinstance(r.get("id"), str)])
         max_clock = 0
-        with session.no_autoflush:
-            for remote in remotes:
-                record, previous, clock = _apply_record(store, session, remote, devices, result, local)
-                max_clock = max(max_clock, clock)
-                if record is not None:
-                    touched.setdefault(record.id, (record, previous))
-            for record, previous in touched.values():
-                store._reindex(session, record, previous)
-        session.flush()
+        for remote in remotes:
+            max_clock = max(max_clock, _apply_record(remote, devices, result, local, now))
+        result.unindexed = _write_rows(store, session, local, index=index)
         for c in page.get("conflicts") or []:
             max_clock = max(max_clock, int(c["clock"]), int(c["winner_clock"]))
             existing = session.get(Conflict, c["id"])

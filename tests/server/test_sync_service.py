@@ -52,6 +52,7 @@ class Replica:
         self.conflicts: dict[int, dict[str, Any]] = {}
         self.notices: dict[int, dict[str, Any]] = {}
         self.received: list[str] = []  # record ids in the order pages brought them
+        self.says_device = False  # pulls carry device_id (the server then skips this device's writes)
 
     def edit(self, record_id: str, kind: str = "lesson_plan", **values: Any) -> int:
         """One local transaction on one record; returns its change-log seq."""
@@ -87,6 +88,8 @@ class Replica:
                 request["limit"] = limit
             if use_resume and self.resume is not None:
                 request["resume"] = self.resume
+            if self.says_device:
+                request["device_id"] = self.device
             page = pull(self.session, self.user, request)  # type: ignore[arg-type]
             self.apply(page)
             pages.append(page)
@@ -803,6 +806,84 @@ def test_a_fellow_moving_cohort_moves_between_trainers(session: Session, make_us
     [page] = new.pull()
     assert page["records"][0]["fields"] == {"grade": [5, writer.clock, 0]}
     assert pull_raw(session, old_trainer, old.cursor, old.scope)["records"] == []
+
+
+def test_a_device_does_not_get_its_own_writes_back(session: Session, make_user: MakeUser) -> None:
+    fellow = make_user()
+    a, b = Replica(session, fellow, "dev-a"), Replica(session, fellow, "dev-b")
+    a.says_device = b.says_device = True
+    r1, r2 = new_id(), new_id()
+    a.edit(r1, title="认识分数", grade=3)
+    a.edit(r2, title="植物的一生")
+    a.push()
+    # The first pull (scope None: everything of the user is new to it) brings
+    # nothing of A's own back, yet moves the cursor and the scope.
+    [page] = a.pull()
+    assert page["records"] == [] and page["devices"] == []
+    assert a.cursor == current_seq(session) and a.scope == [fellow.id]
+    assert a.state() == server_state(session)
+    # Another device of the same user gets everything...
+    b.pull()
+    assert b.state() == server_state(session)
+    # ... and after edits on both, each gets only the other's fields.
+    b.edit(r1, grade=4)
+    b.push()
+    a.edit(r1, unit="第三单元")
+    a.push()
+    [page] = a.pull()
+    assert [(r["id"], set(r["fields"])) for r in page["records"]] == [(r1, {"grade"})]
+    assert page["devices"] == ["dev-b"]
+    [page] = b.pull()
+    assert [(r["id"], set(r["fields"])) for r in page["records"]] == [(r1, {"unit"})]
+    assert a.state() == b.state() == server_state(session)
+    # A pull without device_id still gets the device's own writes (older clients).
+    assert {r["id"] for r in pull_raw(session, fellow)["records"]} == {r1, r2}
+
+
+def test_own_writes_in_records_of_a_returning_owner_come_back(
+    session: Session, make_user: MakeUser
+) -> None:
+    """Records of another owner that left this store and came back are sent
+    whole, this device's writes included: the store no longer has them."""
+    fellow = make_user("fellow", cohort="north")
+    boss = make_user("admin")
+    writer = Replica(session, fellow, "f")
+    rid = new_id()
+    writer.edit(rid, title="plan", grade=2)
+    writer.push()
+    desk = Replica(session, boss, "desk")
+    desk.says_device = True
+    desk.pull()
+    desk.edit(rid, reflection="很好")  # an admin may edit anyone's record
+    desk.push()
+    desk.pull()
+    boss.role = "trainer"  # demoted, and the fellow is in no cohort of theirs
+    session.commit()
+    [page] = desk.pull()
+    assert page["removed"] == [fellow.id]
+    desk.records = {k: v for k, v in desk.records.items() if v["owner"] != fellow.id}
+    boss.role = "admin"
+    session.commit()
+    desk.pull()
+    assert desk.values(rid) == {"title": "plan", "grade": 2, "reflection": "很好"}
+    assert desk.state() == server_state(session)
+
+
+def test_a_page_groups_its_records_by_kind(session: Session, make_user: MakeUser) -> None:
+    """Records of one kind compress better together; nothing else changes."""
+    fellow = make_user()
+    writer = Replica(session, fellow, "w")
+    kinds = ["lesson_plan", "training", "exchange"] * 4
+    for kind in kinds:
+        writer.edit(new_id(), kind, title="x") if kind != "exchange" else writer.edit(
+            new_id(), kind, partner_school="城关一小")
+    writer.push()
+    reader = Replica(session, fellow, "r")
+    [page] = reader.pull()
+    got = [r["kind"] for r in page["records"]]
+    assert sorted(got) == sorted(kinds)
+    assert got == sorted(got, key=lambda k: got.index(k))  # each kind in one run
+    assert reader.state() == server_state(session)
 
 
 def test_a_fellow_made_visible_in_the_middle_of_a_run(session: Session, make_user: MakeUser) -> None:

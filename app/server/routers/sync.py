@@ -87,4 +87,6 @@ def pull_changes(body: PullRequestModel, session: SessionDep, user: CurrentUser)
         request["limit"] = body.limit
     if body.resume is not None:
         request["resume"] = body.resume
+    if body.device_id is not None:
+        request["device_id"] = body.device_id
     return _json(pull(session, user, request))
