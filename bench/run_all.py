@@ -1,8 +1,9 @@
 """Every benchmark, as ``make bench`` runs it: ``python -m bench.run_all``.
 
-Builds (or reuses) the generated store, then runs the client benchmark, which
-rewrites its section of ``docs/benchmarks.md``. Later benchmarks (sync,
-attachments) add their step here and their own section there.
+Builds (or reuses) the generated store, then runs the client benchmark and
+the sync benchmark (``bench_sync``: 10,000 records, a real server), each of
+which rewrites its own section of ``docs/benchmarks.md``. Later benchmarks
+(attachments) add their step here and their own section there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import bench_client
+from bench import bench_client, bench_sync
 from bench.generate import DEFAULT_SEED, build_store, default_path, is_cached
 
 
@@ -25,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--wait-quiet", type=float, default=180, metavar="SECONDS",
                         help="wait up to SECONDS for a quiet machine before measuring (default 180)")
+    parser.add_argument("--sync-runs", type=int, default=3, help="runs of each sync case (median)")
+    parser.add_argument("--skip-sync", action="store_true", help="only the client benchmark")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -39,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench_client.run(
         args.count, args.seed, args.runs, path, write=not args.no_write, wait_quiet=args.wait_quiet
     )
+    if not args.skip_sync:
+        print("\nSync benchmark (10,000 records; about 10 minutes)…")
+        bench_sync.run(runs=args.sync_runs, shaped=args.sync_runs, write=not args.no_write,
+                       command=f"python -m bench.bench_sync --runs {args.sync_runs} "
+                               f"--shaped-runs {args.sync_runs}   # the sync section alone")
     return 0
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -408,6 +409,35 @@ class Store:
             ]
 
     # --- writing -------------------------------------------------------------
+
+    def renew_device_id(self) -> str:
+        """Become a new device for sync, keeping every record and unsent change.
+
+        For a store older than what it pushed (restored from a copy, or its
+        last writes lost in a power cut): its next changes would reuse
+        sequence numbers the server has from this device id already. The
+        unsent edits' own versions move to the new id, as they will be
+        stored on the server. Returns the new id.
+        """
+        new_id = uuid.uuid4().hex
+        with self._write() as session:
+            old_id = session.get_one(Meta, "device_id").value
+            pushed = int(session.get_one(Meta, "pushed_seq").value)
+            pending: dict[str, dict[str, int]] = {}
+            for record_id, name, clock in session.execute(
+                select(Change.record_id, Change.field, Change.clock).where(Change.seq > pushed)
+            ):
+                pending.setdefault(record_id, {})[name] = clock
+            for record in session.scalars(select(Record).where(Record.id.in_(list(pending)))):
+                versions = dict(record.versions or {})
+                for name, clock in pending[record.id].items():
+                    if versions.get(name) == [clock, old_id]:
+                        versions[name] = [clock, new_id]
+                record.versions = versions
+            session.execute(update(Meta).where(Meta.key == "device_id").values(value=new_id))
+        log.warning("This store is now device %s (was %s)", new_id, old_id)
+        self.device_id = new_id
+        return new_id
 
     def _tick(self, session: Session) -> int:
         """Advance the Lamport clock: one tick per local transaction."""

@@ -58,6 +58,13 @@ def get_current_user(
         raise ApiError(401, "invalid_token", "The access token is not valid.", _CHALLENGE)
     if not user.active:
         raise ApiError(401, "account_disabled", "This account has been disabled.", _CHALLENGE)
+    # End the read transaction: its connection goes back to the pool before
+    # the endpoint waits for a worker thread of its own. Held across that
+    # wait, a burst of requests (a classroom syncing at once) deadlocked:
+    # every worker waiting for a connection, every connection held by a
+    # request waiting for a worker, until the pool timed out with 500s.
+    # (expire_on_commit=False: ``user`` stays loaded.)
+    session.commit()
     return user
 
 

@@ -101,6 +101,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
         400: "Malformed body (not JSON, not UTF-8, bad gzip)",
         401: "Not signed in, or the credentials are wrong",
         403: "Not allowed",
+        409: "The device's data is older than what it pushed: push again as a new device",
         413: "Body too large",
         415: "Unsupported Content-Encoding",
         422: "The body does not match the schema",

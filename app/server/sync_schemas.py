@@ -90,6 +90,11 @@ class PullRequestModel(_Strict):
     device_id: DeviceId | None = Field(
         default=None, description="the pulling device: fields it wrote itself are left out"
     )
+    pushed_seq: Seq | None = Field(
+        default=None,
+        description="the device's pushes it knows confirmed; below the server's mark its own "
+        "fields are sent too (its store is older than what it pushed)",
+    )
 
 
 class RemoteRecordModel(BaseModel):

@@ -76,6 +76,13 @@ _REVIEW_STATUSES: Final = frozenset({Status.APPROVED.value, Status.RETURNED.valu
 _KINDS: Final = frozenset(k.value for k in Kind)
 
 
+class DeviceRolledBack(Exception):
+    """A batch reuses seqs this device already pushed for different changes:
+    the client's store is older than what it sent (restored from a copy, or a
+    power cut on a disk that lied about having written). Applying nothing,
+    the answer tells the client to push as a new device."""
+
+
 class _Rejected(Exception):
     def __init__(self, reason: str, fields: Sequence[str] = ()) -> None:
         super().__init__(reason)
@@ -195,10 +202,19 @@ def _push_once(session: Session, user: User, device_id: str, changes: Sequence[P
         .with_for_update()
     ).scalar_one()
     groups = [c for c in changes if c["seq"] > last_seq]
+    replays = [c for c in changes if c["seq"] <= last_seq]
+    if not groups and not replays:
+        return {"protocol": PROTOCOL_VERSION, "last_seq": last_seq, "results": []}
+
+    records = _load_records(session, {g["record_id"] for g in changes})
+    if not all(_is_replay(records.get(g["record_id"]), g, device_id) for g in replays):
+        log.warning("Push of %s/%s reuses seqs up to %d for changes the server never had: the "
+                    "device's store is older than what it pushed", user.id, device_id, last_seq)
+        raise DeviceRolledBack(device_id)
     if not groups:
         return {"protocol": PROTOCOL_VERSION, "last_seq": last_seq, "results": []}
 
-    batch = _Batch(session, user, device_id, _load_records(session, {g["record_id"] for g in groups}))
+    batch = _Batch(session, user, device_id, records)
     results: list[PushResult] = []
     for group in groups:
         try:
@@ -221,6 +237,33 @@ def _push_once(session: Session, user: User, device_id: str, changes: Sequence[P
     )
     _store(batch)
     return {"protocol": PROTOCOL_VERSION, "last_seq": new_last_seq, "results": results}
+
+
+def _rolled_back(session: Session, user_id: int, device_id: str, pushed_seq: int | None) -> bool:
+    """Whether the server applied more of this device's pushes than it knows
+    of (its store is older than what it pushed, or an answer was lost: then
+    its own writes coming back cost bytes, nothing else)."""
+    if pushed_seq is None:
+        return False
+    last_seq = session.execute(
+        select(Device.last_seq).where(Device.user_id == user_id, Device.device_id == device_id)
+    ).scalar_one_or_none()
+    return last_seq is not None and last_seq > pushed_seq
+
+
+def _is_replay(rec: _Rec | None, group: PushChange, device_id: str) -> bool:
+    """Whether a group at or below the device's ``last_seq`` can be the one
+    the server applied under that seq: every field it carries is stored at
+    its version or a newer one. (A group the server refused, or a record it
+    gave away since, fails this too; pushing as a new device is safe then.)"""
+    if rec is None:
+        return False
+    incoming = version_key(group["clock"], device_id)
+    for name in group["fields"]:
+        stored = rec.versions.get(name)
+        if stored is None or version_key(stored[0], stored[1]) < incoming:
+            return False
+    return True
 
 
 def _load_records(session: Session, ids: Iterable[str]) -> dict[str, _Rec]:
@@ -653,6 +696,10 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
     # records of other owners sent whole: those may have left its store
     # meanwhile (their owner was out of scope). The user's own records never do.
     echo = request.get("device_id")
+    if echo is not None and _rolled_back(session, user_id, echo, request.get("pushed_seq")):
+        log.warning("Pull of %s/%s: its store is older than what it pushed; sending its own writes",
+                    user_id, echo)
+        echo = None
     complete = whole - {user_id} if echo else whole  # sent with every field
     own = whole & {user_id} if echo else set()  # sent with every field but the echo
     rows: list[Any] = []  # fetched as needed: decoding a row is most of its cost
@@ -739,6 +786,12 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
     }
     if more:
         response["resume"] = _Resume(since, frozenset(whole)).encode()
+    # End the read transaction now: its database connection goes back to the
+    # pool at once, not when the request's session is closed. (That happens
+    # in a worker thread of its own; with every worker waiting for a
+    # connection, the connections held by finished pulls were never given
+    # back and hundreds of simultaneous syncs stalled until the pool timed out.)
+    session.commit()
     log.info(
         "Pull user=%s cursor=%d -> %d records=%d (of %d) more=%s in %.0f ms",
         user_id, cursor, new_cursor, len(sent), taken, more, (time.perf_counter() - started) * 1000,

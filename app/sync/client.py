@@ -41,6 +41,7 @@ from app.sync.errors import (
     RequestRejected,
     SecureConnectionFailed,
     ServerUnavailable,
+    StoreRolledBack,
     SyncError,
     Throttled,
 )
@@ -311,6 +312,8 @@ class ApiClient:
             return Throttled(_retry_after(answer.headers), message)
         if status == 401:
             return AuthRequired(message)
+        if status == 409 and code == "device_rolled_back":
+            return StoreRolledBack()
         if status >= 500:
             return ServerUnavailable(message if message and status < 600 else None, status=status)
         if 300 <= status < 400:

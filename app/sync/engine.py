@@ -15,9 +15,14 @@ page in flight:
   it would remove; past half of them (and more than 10) it asks
   ``confirm_mass_delete`` and, without a yes, stops with
   :class:`~app.sync.errors.MassDeletePending` having applied nothing of it.
-* PUSH stops with :class:`~app.sync.errors.StoreRolledBack`, the batch still
-  pending, when the server holds seqs from this device that the store never
-  made (a store file older than what it pushed).
+* A store file older than what it pushed (restored from a copy, or its last
+  writes lost in a power cut) would reuse seqs the server has from this
+  device for other changes. The server refuses such a batch whole (its
+  "replays" are not what it stored), or the answer shows seqs the store
+  never made: either way the store becomes a new device
+  (:meth:`~app.models.store.Store.renew_device_id`) and pushes again, and
+  its pulls ask for its own writes too (``pushed_seq``), so the records it
+  lost come back.
 * A run whose last page ends below the cursor the store already had means
   the server lost writes (reset, or restored from a backup): the engine stops
   with :class:`~app.sync.errors.ServerReset` before applying anything.
@@ -125,6 +130,7 @@ class SyncReport:
     bytes_received: int = 0
     duration_s: float = 0.0
     synced_at: dt.datetime | None = None  # "synced as of" (UTC), set when the run completed
+    new_device: bool = False  # the store was older than what it pushed and became a new device
 
     def summary(self) -> str:
         """One line in English for logs and the CLI."""
@@ -291,6 +297,23 @@ class SyncEngine:
         return user
 
     def _push(self, report: SyncReport, user: UserInfo) -> None:
+        try:
+            self._push_batches(report, user)
+        except StoreRolledBack as exc:
+            if report.new_device:
+                raise  # (a brand-new device id cannot have been used before)
+            # Its unsent changes reuse seqs the server has from this device
+            # id for other changes, and would be skipped as replays: push
+            # them again as a new device. The server applied nothing of the
+            # refused batch; batches confirmed before it stay confirmed.
+            log.warning("This store is older than what it pushed%s: pushing as a new device",
+                        "" if exc.server_seq is None
+                        else f" (the server has up to {exc.server_seq}, it made up to {exc.local_seq})")
+            self.store.renew_device_id()
+            report.new_device = True
+            self._push_batches(report, user)
+
+    def _push_batches(self, report: SyncReport, user: UserInfo) -> None:
         total = replica.pending_count(self.store)
         self._progress(Stage.PUSH, 0, total)
         batch = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups)
@@ -315,11 +338,6 @@ class SyncEngine:
                     # Seqs this store never made: it is older than what it
                     # pushed. The server took this batch's groups at or below
                     # its mark for replays; marking them sent would lose them.
-                    log.warning(
-                        "The server holds changes up to %d from this device, but this store never "
-                        "made any past %d: it was restored from a copy or lost its last writes; "
-                        "stopping with the changes kept", answer["last_seq"], newest,
-                    )
                     raise StoreRolledBack(newest, answer["last_seq"])
                 log.info("The server had this batch already (up to %d): an answer was lost before",
                          answer["last_seq"])
@@ -346,9 +364,11 @@ class SyncEngine:
             self._progress(Stage.PUSH, report.pushed, total)
             batch = following
 
-    def _pull_request(self, cursor: int, scope: list[int] | None, resume: str | None) -> PullRequest:
+    def _pull_request(self, cursor: int, scope: list[int] | None, resume: str | None,
+                      pushed_seq: int) -> PullRequest:
         request: PullRequest = {"protocol": self.client.protocol_version, "cursor": cursor,
-                                "scope": scope, "device_id": self.store.device_id}
+                                "scope": scope, "device_id": self.store.device_id,
+                                "pushed_seq": pushed_seq}
         if self.pull_limit:
             request["limit"] = self.pull_limit
         if resume:
@@ -368,7 +388,7 @@ class SyncEngine:
             while True:
                 self._check_cancel()
                 if ahead is None:
-                    page = self.client.pull(self._pull_request(cursor, scope, resume))
+                    page = self.client.pull(self._pull_request(cursor, scope, resume, meta.pushed_seq))
                 else:
                     page = ahead.result()
                     ahead = None
@@ -386,7 +406,7 @@ class SyncEngine:
                     # it while this one is applied. Pages are still applied in
                     # order, each with its cursor, so nothing else changes.
                     ahead = _InFlight(self.client.pull, self._pull_request(
-                        page["cursor"], page["scope"], page.get("resume")))
+                        page["cursor"], page["scope"], page.get("resume"), meta.pushed_seq))
                 count, live = replica.would_remove(self.store, page)
                 if live_at_start is None:
                     live_at_start = live

@@ -165,8 +165,9 @@ class StoreRolledBack(SyncError):
     never made: the store file is older than what it sent (restored from a
     copy, or it lost its last transactions in a power cut on a disk that
     does not keep its promises). Its new changes reuse sequence numbers the
-    server takes for replays, so marking them sent would lose them: the sync
-    stops with them still pending."""
+    server takes for replays. The engine answers by pushing as a new device
+    (:meth:`~app.models.store.Store.renew_device_id`); it reaches the user
+    only if that did not help."""
 
     default_message = (
         "The server has changes from this computer that its data no longer holds (the data file "
@@ -174,9 +175,10 @@ class StoreRolledBack(SyncError):
         "are kept on this computer and were not sent. Please tell your support person."
     )
 
-    def __init__(self, local_seq: int, server_seq: int) -> None:
-        super().__init__()
-        self.local_seq = local_seq  # the newest change this store ever made
+    def __init__(self, local_seq: int | None = None, server_seq: int | None = None,
+                 message: str | None = None) -> None:
+        super().__init__(message)
+        self.local_seq = local_seq  # the newest change this store ever made, where known
         self.server_seq = server_seq  # the newest change of this device the server applied
 
 

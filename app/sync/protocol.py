@@ -31,6 +31,14 @@ SERVER_DEVICE: Final = "server"  # device id of writes the server makes itself
 Outcome = Literal["applied", "merged", "conflict", "rejected"]
 Role = Literal["fellow", "trainer", "admin"]
 
+# Review entries (docs/review.md). ``submit`` and ``withdraw`` are written by
+# the server when it applies an owner's status change; clients push only
+# ``approve``, ``return`` and ``comment``.
+ReviewAction = Literal["submit", "withdraw", "approve", "return", "comment"]
+ReviewOutcome = Literal["accepted", "superseded", "rejected"]
+MAX_REVIEW_BODY: Final = 5000  # characters of a comment
+MAX_PUSH_REVIEWS: Final = 500  # review entries per push request
+
 
 class PushChange(TypedDict):
     """One local transaction's changes to one record."""
@@ -43,10 +51,24 @@ class PushChange(TypedDict):
     fields: dict[str, Any]  # field name -> JSON value
 
 
+class PushReview(TypedDict):
+    """A comment or decision made on this device, queued until pushed."""
+
+    id: str  # a UUID made by the client: a replayed push stores nothing twice
+    record_id: str
+    action: ReviewAction  # approve | return | comment
+    body: str  # the comment: may be empty for approve, required for return
+    # approve/return: the record's ``status`` version [clock, device] the
+    # reviewer decided on (from its pulled record); [] for a comment.
+    basis: list[Any]
+    written_at: str  # the device's clock, ISO 8601: shown only, never ordered by
+
+
 class PushRequest(TypedDict):
     protocol: int
     device_id: str
     changes: list[PushChange]
+    reviews: NotRequired[list[PushReview]]  # applied after ``changes``, in order
 
 
 class PushResult(TypedDict):
@@ -56,10 +78,17 @@ class PushResult(TypedDict):
     fields: NotRequired[list[str]]
 
 
+class ReviewResult(TypedDict):
+    id: str
+    outcome: ReviewOutcome
+    reason: NotRequired[str]  # for superseded and rejected: plain words for the user
+
+
 class PushResponse(TypedDict):
     protocol: int
     last_seq: int  # highest seq of this device the server holds
     results: list[PushResult]  # only outcomes other than "applied"
+    reviews: NotRequired[list[ReviewResult]]  # one for each review of the request
 
 
 class PullRequest(TypedDict):
@@ -75,6 +104,14 @@ class PullRequest(TypedDict):
     # which it has already (its own push coming back). Owners sent whole
     # (newly visible) still come complete.
     device_id: NotRequired[str]
+    # What the pulling device knows the server confirmed of its pushes
+    # (optional, added later in protocol 1). Below the server's mark for
+    # this device, its store is older than what it pushed: its own writes
+    # are sent back too, as it may no longer have them.
+    pushed_seq: NotRequired[int]
+    # The ``people_hash`` of the people list the client holds (protocol 1,
+    # added with reviews): the list is sent again only when it changed.
+    people_hash: NotRequired[str]
 
 
 class RemoteRecord(TypedDict):
@@ -106,6 +143,31 @@ class Notice(TypedDict):
     message: str
 
 
+class RemoteReview(TypedDict):
+    """A stored review entry (append-only), as the record's viewers get it."""
+
+    id: str
+    record_id: str
+    author_id: int
+    author: str  # display name
+    action: ReviewAction
+    body: str
+    outcome: ReviewOutcome  # accepted or superseded (rejected ones are not stored)
+    reason: str  # why superseded ("" when accepted)
+    at: str  # server time, ISO 8601 UTC: the order of a record's thread
+    seq: int
+
+
+class Person(TypedDict):
+    """Someone whose records the user sees (for names, schools, cohorts)."""
+
+    id: int
+    name: str
+    role: Role
+    school: str
+    cohorts: list[str]
+
+
 class PullResponse(TypedDict):
     protocol: int
     cursor: int
@@ -120,6 +182,11 @@ class PullResponse(TypedDict):
     # (see docs/sync.md, "Pages"). Without it a later page could miss fields
     # written before the page cut on records that changed again after it.
     resume: NotRequired[str]
+    reviews: NotRequired[list[RemoteReview]]  # review entries with seq in the page's range
+    # The people behind ``scope`` (and the user), sent only when they differ
+    # from the request's ``people_hash``; ``people_hash`` always.
+    people: NotRequired[list[Person]]
+    people_hash: NotRequired[str]
 
 
 class ErrorBody(TypedDict):

@@ -284,9 +284,10 @@ def mark_pushed(
     record_ids: Iterable[str] = (),
 ) -> None:
     """The server confirmed everything up to ``seq``: move ``pushed_seq``
-    (never backwards), keep the rejections, and give the new records among
-    ``record_ids`` (those without an owner yet) to ``owner_id``, all in one
-    transaction."""
+    (never backwards), drop the confirmed rows from the change log (the
+    server holds them; the newest seq given out stays in ``sqlite_sequence``),
+    keep the rejections, and give the new records among ``record_ids`` (those
+    without an owner yet) to ``owner_id``, all in one transaction."""
     rejected = list(rejections)
     refused = {r.record_id for r in rejected}
     claimed = sorted({rid for rid in record_ids if rid not in refused})
@@ -296,6 +297,7 @@ def mark_pushed(
                  "AND CAST(value AS INTEGER) < :seq"),
             {"seq": seq},
         )
+        session.execute(delete(Change).where(Change.seq <= seq))
         for r in rejected:
             session.merge(
                 SyncRejection(seq=r.seq, record_id=r.record_id, reason=r.reason, fields=list(r.fields))

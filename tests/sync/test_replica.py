@@ -124,6 +124,23 @@ def test_batches_are_bounded_and_marking_moves_on(store: Store) -> None:
     assert replica.pending_count(store) == 0
 
 
+def test_confirmed_changes_leave_the_log_and_seqs_never_repeat(store: Store) -> None:
+    """The change log holds what waits to be sent, not the history: it does
+    not grow with every edit ever made. Seqs go on from the highest given out."""
+    ids = [store.create("lesson_plan", {**LESSON, "title": f"课 {i}"}, author="a").id for i in range(4)]
+    first = replica.pending_groups(store, limit_groups=3)
+    replica.mark_pushed(store, first[-1]["seq"])
+    assert {c.record_id for c in store.changes_since()} == {ids[3]}, "only the unsent remain"
+
+    last = replica.pending_groups(store)[-1]["seq"]
+    replica.mark_pushed(store, last)
+    assert store.changes_since() == []
+    store.update(ids[0], {"grade": 6})
+    (row,) = store.changes_since()
+    assert row.seq == last + 1, "a seq the server has seen is never given out again"
+    assert replica.pending_groups(store)[0]["fields"] == {"grade": 6}
+
+
 def test_many_changes_are_read_in_chunks(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(replica, "_READ_CHUNK", 3)  # groups straddle chunk borders
     ids = [store.create("lesson_plan", {**LESSON, "title": f"课 {i}"}, author="a").id for i in range(7)]

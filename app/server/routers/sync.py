@@ -24,12 +24,13 @@ from app.server.sync_schemas import (
     PushRequestModel,
     PushResponseModel,
 )
-from app.server.sync_service import pull, push
+from app.server.sync_service import DeviceRolledBack, pull, push
 from app.sync.protocol import MIN_SUPPORTED_PROTOCOL, PROTOCOL_VERSION, PullRequest, PushRequest
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
 _ERRORS = error_responses(400, 401, 413, 422, 426)
+_PUSH_ERRORS = error_responses(400, 401, 409, 413, 422, 426)
 
 
 def _check_protocol(protocol: int) -> None:
@@ -51,7 +52,7 @@ def _json(payload: Any) -> Response:
 @router.post(
     "/push",
     response_model=PushResponseModel,
-    responses=_ERRORS,
+    responses=_PUSH_ERRORS,
     summary="Send change groups; all or nothing, idempotent per device",
 )
 def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser) -> Response:
@@ -71,7 +72,15 @@ def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser)
             for c in body.changes
         ],
     }
-    return _json(push(session, user, request))
+    try:
+        return _json(push(session, user, request))
+    except DeviceRolledBack:
+        raise ApiError(
+            409,
+            "device_rolled_back",
+            "This device already sent other changes under these numbers: its data is older than "
+            "what it sent. Push again as a new device; nothing was applied.",
+        ) from None
 
 
 @router.post(
@@ -89,4 +98,6 @@ def pull_changes(body: PullRequestModel, session: SessionDep, user: CurrentUser)
         request["resume"] = body.resume
     if body.device_id is not None:
         request["device_id"] = body.device_id
+    if body.pushed_seq is not None:
+        request["pushed_seq"] = body.pushed_seq
     return _json(pull(session, user, request))
