@@ -24,7 +24,7 @@ from app.server import admin, sync_service
 from app.server.database import make_sessionmaker
 from app.server.db import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User
 from app.server.permissions import can_write_content, visible_owner_ids
-from app.server.sync_service import RESTORED_AFTER_DELETE, pull, push
+from app.server.sync_service import RESTORED_AFTER_DELETE, DeviceRolledBack, pull, push
 from app.sync.protocol import PROTOCOL_VERSION, SERVER_DEVICE, PullResponse, PushResponse
 
 MakeUser = Callable[..., User]
@@ -242,16 +242,25 @@ def test_replayed_batch_applies_nothing_twice(session: Session, make_user: MakeU
     assert record is not None and record.fields == {"title": "Two", "grade": 5}
 
 
-def test_replay_of_a_rejected_group_counts_as_applied(session: Session, make_user: MakeUser) -> None:
-    """Outcomes are not stored: a replay answers "applied" for everything
-    (the rejection was not applied either way, and a retry is never needed)."""
+def test_replay_of_a_rejected_group_asks_for_a_push_as_a_new_device(
+    session: Session, make_user: MakeUser
+) -> None:
+    """Outcomes are not stored, and a rejected group left nothing behind, so
+    its replay cannot be told from a store reusing the seq for another change:
+    the server refuses the batch whole, and the client pushes again under a
+    new device id (then the group is rejected again and the answer arrives)."""
     fellow = make_user()
     rid = new_id()
     batch = [group(1, rid, {"title": "ok"}, clock=1), group(2, rid, {"grade": 99}, clock=2)]
     first = push_raw(session, fellow, "d", *batch)
     assert [r["outcome"] for r in first["results"]] == ["rejected"]
-    again = push_raw(session, fellow, "d", *batch)
-    assert again == {"protocol": PROTOCOL_VERSION, "last_seq": 2, "results": []}
+    assert push_raw(session, fellow, "d", batch[0]) == {"protocol": PROTOCOL_VERSION, "last_seq": 2,
+                                                        "results": []}, "the applied group is a replay"
+    with pytest.raises(DeviceRolledBack):
+        push_raw(session, fellow, "d", *batch)
+    again = push_raw(session, fellow, "d2", *batch)
+    # The title again, equal to what is stored: merged, nothing changes.
+    assert [(r["seq"], r["outcome"]) for r in again["results"]] == [(1, "merged"), (2, "rejected")]
 
 
 def test_devices_of_different_users_are_separate(session: Session, make_user: MakeUser) -> None:
