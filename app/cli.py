@@ -62,7 +62,8 @@ EXIT_USAGE = 2
 EXIT_MASS_DELETE = 3
 
 COMMANDS = ("sync", "status", "export", "import")
-META_COLUMNS = ("id", "kind", "status", "author", "created_at", "updated_at")
+# The revision chain comes last, so the columns before it stay where they were.
+META_COLUMNS = ("id", "kind", "status", "author", "created_at", "updated_at", "revision", "revision_of")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXPORT_CHUNK = 500
 
@@ -318,6 +319,9 @@ def _exported(store: Store, record: Record) -> dict[str, Any]:
         "author": record.author,
         "created_at": record.created_at.isoformat(timespec="seconds"),
         "updated_at": record.updated_at.isoformat(timespec="seconds"),
+        # The revision chain (docs/review.md): shown, not read back by import.
+        "revision": record.revision or 1,
+        "revision_of": record.revision_of,
         "fields": {f.name: to_json(f, values[f.name]) for f in spec.fields},
     }
 

@@ -307,6 +307,10 @@ KINDS: dict[Kind, KindSpec] = {
 # Fields every record has besides its kind's own. Only ``status`` and
 # ``deleted`` are user-changeable and therefore tracked in the change log.
 TRACKED_META_FIELDS = ("status", "deleted")
+# The revision chain (docs/review.md): set when a record is created and never
+# changed. They travel in the change group that creates a revision (>= 2) and
+# come back in pulls like any field, but no local edit writes them.
+REVISION_FIELDS = ("revision_of", "revision")
 
 
 def kind_spec(kind: str | Kind) -> KindSpec:

@@ -66,6 +66,10 @@ class Record(Base):
     title: Mapped[str] = mapped_column(String, default="")
     search_rowid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the server's user id
+    # The revision chain (docs/review.md): set when the record is created,
+    # never changed. ``revision_of`` is the chain's first record (None for it).
+    revision_of: Mapped[str | None] = mapped_column(String, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "record"}
 
@@ -181,6 +185,41 @@ class SyncRejection(Base):
     record_id: Mapped[str] = mapped_column(String)
     reason: Mapped[str] = mapped_column(Text)
     fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Review(Base):
+    """One review entry of a record's thread (append-only, docs/review.md):
+    made here and queued (``pending``), or as the server stored it."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)  # a UUID
+    record_id: Mapped[str] = mapped_column(String)
+    author_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    author: Mapped[str] = mapped_column(String, default="")
+    action: Mapped[str] = mapped_column(String)
+    body: Mapped[str] = mapped_column(Text, default="")
+    # approve/return: the record's status version [clock, device] decided on.
+    basis: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str | None] = mapped_column(String, nullable=True)  # None while pending
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)  # server time
+    written_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # this device's clock
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the server's seq
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Person(Base):
+    """Someone whose records the user sees (the pull's ``people``)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the server's user id
+    name: Mapped[str] = mapped_column(String, default="")
+    role: Mapped[str] = mapped_column(String, default="fellow")
+    school: Mapped[str] = mapped_column(String, default="")
+    cohorts: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 KIND_CLASSES: dict[str, type[Record]] = {

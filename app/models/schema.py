@@ -155,6 +155,44 @@ CREATE INDEX ix_records_partner ON records (kind, deleted, partner_school);
 """
 
 
+# Version 4 adds the review workflow (docs/review.md): the review entries of
+# the records this store holds (ours queued until pushed, everyone's as
+# pulled), the people behind the records (names, schools, cohorts), and each
+# record's place in its revision chain.
+_V4 = """
+ALTER TABLE records ADD COLUMN revision_of TEXT;
+ALTER TABLE records ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX ix_records_revision_of ON records (revision_of);
+CREATE TABLE reviews (
+    id TEXT PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    author_id INTEGER,
+    author TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT '',
+    basis JSON NOT NULL DEFAULT '[]',
+    outcome TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    at TEXT,
+    written_at TEXT NOT NULL,
+    seq INTEGER,
+    pending BOOLEAN NOT NULL DEFAULT 0,
+    seen BOOLEAN NOT NULL DEFAULT 0
+);
+CREATE INDEX ix_reviews_record ON reviews (record_id, at, seq);
+CREATE INDEX ix_reviews_pending ON reviews (pending, written_at);
+CREATE INDEX ix_reviews_unseen ON reviews (seen, record_id);
+CREATE TABLE people (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    role TEXT NOT NULL DEFAULT 'fellow',
+    school TEXT NOT NULL DEFAULT '',
+    cohorts JSON NOT NULL DEFAULT '[]'
+);
+INSERT INTO meta (key, value) VALUES ('people_hash', '');
+"""
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Execute statements one by one: ``executescript`` would COMMIT first."""
     statement = ""
@@ -187,8 +225,12 @@ def _step_3(conn: sqlite3.Connection) -> None:
     rebuild_index(conn)
 
 
+def _step_4(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V4)
+
+
 # Index i holds the step from version i to version i + 1.
-STEPS: list[Callable[[sqlite3.Connection], None]] = [_step_1, _step_2, _step_3]
+STEPS: list[Callable[[sqlite3.Connection], None]] = [_step_1, _step_2, _step_3, _step_4]
 CURRENT_VERSION = len(STEPS)
 
 

@@ -50,7 +50,14 @@ from app.errors import (
     ValidationFailed,
 )
 from app.models import schema
-from app.models.fields import TRACKED_META_FIELDS, FieldType, Kind, Status, kind_spec
+from app.models.fields import (
+    REVISION_FIELDS,
+    TRACKED_META_FIELDS,
+    FieldType,
+    Kind,
+    Status,
+    kind_spec,
+)
 from app.models.orm import Change, Meta, Record, utcnow
 from app.models.search import index_body, match_query
 from app.models.validation import Problem, empty_value, to_json, validate_record
@@ -76,6 +83,10 @@ class RecordData:
     status: str
     deleted: bool
     values: dict[str, Any]
+    # The revision chain (docs/review.md): the chain's first record (None for
+    # it) and this record's number in it; lists show "rev. N" above 1.
+    revision_of: str | None = None
+    revision: int = 1
 
     @property
     def title(self) -> str:
@@ -115,6 +126,7 @@ class RecordRow:
     status: str
     updated_at: dt.datetime
     cells: tuple[Any, ...] = field(default_factory=tuple)
+    revision: int = 1  # its number in its revision chain ("rev. N" above 1)
 
 
 @dataclass(frozen=True)
@@ -316,6 +328,8 @@ class Store:
             status=record.status,
             deleted=record.deleted,
             values=self._values(record),
+            revision_of=record.revision_of,
+            revision=record.revision or 1,
         )
 
     def get(self, record_id: str, *, include_deleted: bool = False) -> RecordData:
@@ -363,18 +377,20 @@ class Store:
         sort = query.sort if query.sort in query.sortable() else "updated_at"
         order: list[Any] = [_RECORDS.c[sort], literal_column("records.rowid")]
         stmt = self._filtered(
-            query, _RECORDS.c.id, _RECORDS.c.kind, _RECORDS.c.status, _RECORDS.c.updated_at, *cells
+            query, _RECORDS.c.id, _RECORDS.c.kind, _RECORDS.c.status, _RECORDS.c.updated_at,
+            _RECORDS.c.revision, *cells,
         )
         stmt = stmt.order_by(*(c.desc() if query.descending else c.asc() for c in order))
         with self._read() as session:
             rows = session.execute(stmt.offset(offset).limit(limit)).all()
-        return [RecordRow(r[0], r[1], r[2], r[3], tuple(r[4:])) for r in rows]
+        return [RecordRow(r[0], r[1], r[2], r[3], tuple(r[5:]), r[4] or 1) for r in rows]
 
     _SEARCH_SQL = """
         SELECT r.id, r.kind, r.status, r.updated_at,
                CASE r.kind WHEN 'exchange' THEN r.partner_school ELSE r.title END,
                CASE r.kind WHEN 'lesson_plan' THEN r.planned_date
-                           WHEN 'training' THEN r.start_date ELSE r.exchange_date END
+                           WHEN 'training' THEN r.start_date ELSE r.exchange_date END,
+               r.revision
         FROM search_index s JOIN records r ON r.search_rowid = s.rowid
         WHERE search_index MATCH :match {kind_filter}
         ORDER BY s.rowid DESC LIMIT :limit OFFSET :offset
@@ -395,6 +411,7 @@ class Store:
             RecordRow(
                 r[0], r[1], r[2], dt.datetime.fromisoformat(r[3]),
                 (r[4] or "", dt.date.fromisoformat(r[5]) if r[5] else None),
+                r[6] or 1,
             )
             for r in rows
         ]
@@ -514,9 +531,14 @@ class Store:
 
     def _new_rows(
         self, kind: str, clean: Mapping[str, Any], *, author: str, record_id: str | None,
-        clock: int, known: int,
+        clock: int, known: int, chain: tuple[str, int] | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
-        """The records row, change-log rows and search text of a new record."""
+        """The records row, change-log rows and search text of a new record.
+
+        ``chain``: ``(revision_of, revision)`` of a new revision; they go to
+        the change log with the content, as the server accepts them only in
+        the group that creates the record. A first revision logs neither
+        (the defaults), so plain new records sync as they always did."""
         spec = kind_spec(kind)
         now = utcnow()
         values = {f.name: clean.get(f.name, empty_value(f)) for f in spec.fields}
@@ -526,11 +548,16 @@ class Store:
             for f in spec.fields
             if values[f.name] != empty_value(f)
         )
+        revision: dict[str, Any] = {}
+        if chain is not None:
+            revision = {REVISION_FIELDS[0]: chain[0], REVISION_FIELDS[1]: chain[1]}
+            logged.update(revision)
         new_id = record_id or str(uuid.uuid4())
         record_row = {
             "id": new_id, "kind": kind, "author": author, "created_at": now, "updated_at": now,
             "status": Status.DRAFT.value, "deleted": False,
             "versions": {name: [clock, self.device_id] for name in logged}, **values,
+            "revision_of": None, "revision": 1, **revision,
         }
         changes = [
             {"record_id": new_id, "kind": kind, "field": name, "value": value, "clock": clock,
@@ -665,13 +692,19 @@ class Store:
         values = dict(values or {})
         clean = self._check(kind, values, set(values))
         with self._write() as session:
-            row = self._new_rows(
-                kind, clean, author=author, record_id=record_id,
-                clock=self._tick(session), known=self._cursor(session),
-            )
-            self._insert(session, [row])
-            record = session.get_one(Record, row[0]["id"])
-            return self._data(record)
+            return self._create_in(session, kind, clean, author=author, record_id=record_id)
+
+    def _create_in(
+        self, session: Session, kind: str, clean: Mapping[str, Any], *, author: str,
+        record_id: str | None = None, chain: tuple[str, int] | None = None,
+    ) -> RecordData:
+        """Insert one checked new record in the caller's write transaction."""
+        row = self._new_rows(
+            kind, clean, author=author, record_id=record_id,
+            clock=self._tick(session), known=self._cursor(session), chain=chain,
+        )
+        self._insert(session, [row])
+        return self._data(session.get_one(Record, row[0]["id"]))
 
     def create_many(self, items: Iterable[tuple[str, Mapping[str, Any]]], *, author: str) -> list[str]:
         """Insert many new drafts in one transaction (imports, benchmarks).
@@ -722,20 +755,26 @@ class Store:
             return SaveResult(self._data(record), changed)
 
     def _set_meta_field(self, record_id: str, name: str, value: Any) -> RecordData:
-        assert name in TRACKED_META_FIELDS
         with self._write() as session:
             record = session.get(Record, record_id)
             if record is None:
                 raise RecordNotFound(record_id)
-            if getattr(record, name) == value:
-                return self._data(record)
-            setattr(record, name, value)
-            if name == "deleted":
-                record.deleted_at = utcnow() if value else None
-            record.updated_at = utcnow()
-            self._log_change(session, record, name, value, self._tick(session))
-            self._reindex(session, record)
+            return self._write_meta(session, record, name, value)
+
+    def _write_meta(self, session: Session, record: Record, name: str, value: Any) -> RecordData:
+        """Set a tracked meta field (``status``, ``deleted``) of ``record`` in the
+        caller's write transaction, through the change log; for callers that
+        check something about the record in that same transaction (reviews)."""
+        assert name in TRACKED_META_FIELDS
+        if getattr(record, name) == value:
             return self._data(record)
+        setattr(record, name, value)
+        if name == "deleted":
+            record.deleted_at = utcnow() if value else None
+        record.updated_at = utcnow()
+        self._log_change(session, record, name, value, self._tick(session))
+        self._reindex(session, record)
+        return self._data(record)
 
     def delete(self, record_id: str) -> RecordData:
         """Soft-delete: the record leaves lists and search but stays restorable
@@ -745,14 +784,45 @@ class Store:
     def restore(self, record_id: str) -> RecordData:
         return self._set_meta_field(record_id, "deleted", False)
 
+    def _copy(
+        self, session: Session, record_id: str, title_suffix: str = ""
+    ) -> tuple[Record, dict[str, Any]]:
+        """A live record and its content checked for a new record (with
+        ``title_suffix`` on its title): what a duplicate or revision starts from."""
+        source = session.get(Record, record_id)
+        if source is None or source.deleted:
+            raise RecordNotFound(record_id)
+        values = self._values(source)
+        if title_suffix:
+            spec = kind_spec(source.kind)
+            title = (values.get(spec.title_field) or "") + title_suffix
+            values[spec.title_field] = title[: spec.field(spec.title_field).max_length]
+        return source, self._check(source.kind, values, set(values))
+
     def duplicate(self, record_id: str, *, author: str, title_suffix: str = "") -> RecordData:
         """A new draft with the same content (teachers reuse last year's plans)."""
-        source = self.get(record_id)
-        values = dict(source.values)
-        title_field = kind_spec(source.kind).title_field
-        title = (values.get(title_field) or "") + title_suffix
-        values[title_field] = title[: kind_spec(source.kind).field(title_field).max_length]
-        return self.create(source.kind, values, author=author)
+        with self._write() as session:
+            source, clean = self._copy(session, record_id, title_suffix)
+            return self._create_in(session, source.kind, clean, author=author)
+
+    def new_revision(self, record_id: str, *, author: str | None = None) -> RecordData:
+        """Start a new revision of a record (an approved one is never edited in
+        place, docs/review.md): a new draft with its content, in its chain
+        (``revision_of`` the chain's first record, ``revision`` the chain's
+        highest + 1). The source record is left as it is. One transaction,
+        so two quick clicks cannot make two revisions with one number."""
+        with self._write() as session:
+            source, clean = self._copy(session, record_id)
+            root = source.revision_of or source.id
+            top = session.execute(
+                select(func.max(_RECORDS.c.revision)).where(
+                    (_RECORDS.c.id == root) | (_RECORDS.c.revision_of == root)
+                )
+            ).scalar_one()
+            return self._create_in(
+                session, source.kind, clean, author=author if author is not None else source.author,
+                chain=(root, int(top or 1) + 1),
+            )
 
     def backup(self, backups: Path, label: str = "daily") -> Path:
         return make_backup(self.path, backups, label)

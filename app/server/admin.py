@@ -33,6 +33,13 @@ PASSWORD_MIN: Final = 8
 PASSWORD_MAX: Final = 256
 NAME_MAX: Final = 100
 DEMO_COHORT: Final = "示范班 Demo cohort"
+# The demo fellows teach at two schools, so a trainer's filters by school
+# have something to show.
+DEMO_USERS: Final = (
+    ("trainer", "trainer", "示范培训师 Demo trainer", ""),
+    ("fellow1", "fellow", "示范老师一 Demo fellow 1", "红星小学"),
+    ("fellow2", "fellow", "示范老师二 Demo fellow 2", "青山小学"),
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # nothing to misread (l/1, o/0)
 
@@ -88,7 +95,9 @@ def get_cohort(session: Session, name: str) -> Cohort:
     return cohort
 
 
-def create_user(session: Session, username: str, password: str, role: str, display_name: str = "") -> User:
+def create_user(
+    session: Session, username: str, password: str, role: str, display_name: str = "", school: str = ""
+) -> User:
     name = normalize_username(username)
     if not is_valid_username(name):
         raise AdminError(
@@ -99,11 +108,13 @@ def create_user(session: Session, username: str, password: str, role: str, displ
         raise AdminError(f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
     check_password(password)
     display = _check_name("display name", display_name, NAME_MAX) if display_name.strip() else ""
+    school = _check_name("school", school, NAME_MAX) if school.strip() else ""
     if session.scalars(select(User.id).where(User.username == name)).first() is not None:
         raise AdminError(f"A user named {name!r} already exists.")
     user = User(
         username=name,
         display_name=display or name,
+        school=school,
         role=role,
         password_hash=hash_password(password),
         active=True,
@@ -205,19 +216,16 @@ def demo(session: Session) -> list[Login]:
     if cohort is None:
         cohort = create_cohort(session, DEMO_COHORT)
     logins = []
-    for username, role, display in (
-        ("trainer", "trainer", "示范培训师 Demo trainer"),
-        ("fellow1", "fellow", "示范老师一 Demo fellow 1"),
-        ("fellow2", "fellow", "示范老师二 Demo fellow 2"),
-    ):
+    for username, role, display, school in DEMO_USERS:
         password = generate_password()
         existing = session.scalars(select(User).where(User.username == username)).one_or_none()
         if existing is None:
-            create_user(session, username, password, role, display)
+            create_user(session, username, password, role, display, school)
         else:
             if existing.role != role:
                 raise AdminError(f"A user named {username!r} exists as a {existing.role}; not changing it.")
             existing.active = True
+            existing.school = school
             set_password(session, username, password)
         assign(session, username, cohort.name)
         logins.append(Login(username, password, role, display))

@@ -2,7 +2,8 @@
 
     fieldbook-server serve [--host H] [--port P]
     fieldbook-server migrate
-    fieldbook-server create-user NAME --role fellow|trainer|admin [--display-name D] [--password-stdin]
+    fieldbook-server create-user NAME --role fellow|trainer|admin [--display-name D] [--school S]
+                                 [--password-stdin]
     fieldbook-server create-cohort NAME
     fieldbook-server assign USER COHORT | unassign USER COHORT
     fieldbook-server reset-password NAME [--password-stdin]
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     create_user.add_argument("username")
     create_user.add_argument("--role", required=True, choices=("fellow", "trainer", "admin"))
     create_user.add_argument("--display-name", default="", help="the name people see (e.g. 李老师)")
+    create_user.add_argument("--school", default="", help="where the user teaches (e.g. 红星小学)")
     create_user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input's first line"
     )
@@ -143,7 +145,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         password = _read_password(args.password_stdin)
 
         def create(session: Session) -> int:
-            user = admin.create_user(session, args.username, password, args.role, args.display_name)
+            user = admin.create_user(
+                session, args.username, password, args.role, args.display_name, args.school
+            )
             _out(f"Created {user.role} {user.username!r} (id {user.id}).")
             return EXIT_OK
 

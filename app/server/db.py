@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -40,6 +41,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
+    # Where a fellow teaches: trainers filter and report by it (docs/review.md).
+    school: Mapped[str] = mapped_column(String(100), default="", server_default=text("''"))
     role: Mapped[str] = mapped_column(String(16))  # fellow | trainer | admin
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -167,6 +170,33 @@ class SyncNotice(Base):
     __table_args__ = (Index("ix_notices_user_seq", "user_id", "seq"),)
 
 
+class Review(Base):
+    """One entry of a record's review thread (docs/review.md): append-only,
+    never edited. ``owner_id`` is the record's owner, so a pull finds the
+    entries of the owners it sends by ``(owner_id, seq)``."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the client's UUID
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(16))  # submit | withdraw | approve | return | comment
+    body: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | superseded
+    reason: Mapped[str] = mapped_column(Text, default="")
+    basis: Mapped[Any] = mapped_column(JSONType, default=list)  # [clock, device] decided on
+    written_at: Mapped[str] = mapped_column(Text, default="")  # the device's clock: shown only
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # server time
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_reviews_owner_seq", "owner_id", "seq"),
+        Index("ix_reviews_record_seq", "record_id", "seq"),
+    )
+
+
 __all__ = [
     "Base",
     "Cohort",
@@ -174,6 +204,7 @@ __all__ = [
     "Device",
     "LoginFailure",
     "RefreshToken",
+    "Review",
     "ServerState",
     "SyncConflict",
     "SyncNotice",

@@ -66,6 +66,7 @@ class UserOut(BaseModel):
     username: str
     display_name: str
     role: Literal["fellow", "trainer", "admin"]
+    school: str = ""
 
 
 class TokenResponse(BaseModel):

@@ -11,7 +11,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.server.schemas import Text
-from app.sync.protocol import MAX_PUSH_CHANGES, PULL_PAGE_MAX, SERVER_DEVICE
+from app.sync.protocol import (
+    MAX_PUSH_CHANGES,
+    MAX_PUSH_REVIEWS,
+    MAX_REVIEW_BODY,
+    PULL_PAGE_MAX,
+    SERVER_DEVICE,
+)
 
 SEQ_LIMIT = 2**62  # clocks, seqs and cursors are below this
 MAX_FIELDS_PER_CHANGE = 64  # a kind has about 20 fields; more is not a real change
@@ -20,6 +26,12 @@ MAX_RESUME_CHARS = 1_000_000
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 DEVICE_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
 FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+PEOPLE_HASH_PATTERN = r"^[0-9a-f]{0,64}$"
+# A review body past MAX_REVIEW_BODY is refused per entry (the rest of the push
+# applies); one past this is not from a Fieldbook client and refuses the request.
+REVIEW_BODY_HARD_MAX = 16 * MAX_REVIEW_BODY
+REVIEW_ACTION_MAX = 32
+WRITTEN_AT_MAX = 64
 
 KindName = Literal["lesson_plan", "training", "exchange"]
 Seq = Annotated[int, Field(ge=0, lt=SEQ_LIMIT)]
@@ -56,12 +68,36 @@ def _ascending(changes: list[PushChangeModel]) -> list[PushChangeModel]:
     return changes
 
 
+class PushReviewModel(_Strict):
+    """A comment or decision. Only the shape is checked here: an unknown
+    action, a body over MAX_REVIEW_BODY or a bad basis is refused for that
+    entry alone, with a reason (docs/review.md), so the rest still syncs."""
+
+    id: RecordId = Field(description="a UUID made by the client; a replay stores nothing twice")
+    record_id: RecordId
+    action: Annotated[str, Field(min_length=1, max_length=REVIEW_ACTION_MAX)] = Field(
+        description="approve | return | comment"
+    )
+    body: Annotated[str, Field(max_length=REVIEW_BODY_HARD_MAX)] = Field(
+        description=f"the comment; at most {MAX_REVIEW_BODY} characters, required for return"
+    )
+    basis: Annotated[
+        list[Seq | Annotated[str, StringConstraints(pattern=DEVICE_PATTERN)]], Field(max_length=2)
+    ] = Field(description="approve/return: the record's status version [clock, device]; [] for a comment")
+    written_at: Annotated[Text, Field(max_length=WRITTEN_AT_MAX)] = Field(
+        description="the device's clock, ISO 8601: shown only"
+    )
+
+
 class PushRequestModel(_Strict):
     protocol: Annotated[int, Field(ge=1, lt=1000)]
     device_id: DeviceId
     changes: Annotated[
         list[PushChangeModel], Field(max_length=MAX_PUSH_CHANGES), AfterValidator(_ascending)
     ]
+    reviews: Annotated[list[PushReviewModel], Field(max_length=MAX_PUSH_REVIEWS)] | None = Field(
+        default=None, description="review entries, applied after `changes` in the same transaction"
+    )
 
 
 class PushResultModel(BaseModel):
@@ -71,10 +107,19 @@ class PushResultModel(BaseModel):
     fields: list[str] | None = None
 
 
+class ReviewResultModel(BaseModel):
+    id: str
+    outcome: Literal["accepted", "superseded", "rejected"]
+    reason: str | None = None
+
+
 class PushResponseModel(BaseModel):
     protocol: int
     last_seq: int = Field(description="highest seq of this device the server holds")
     results: list[PushResultModel] = Field(description="only the groups that were not simply applied")
+    reviews: list[ReviewResultModel] | None = Field(
+        default=None, description="one answer for each review entry of the request"
+    )
 
 
 class PullRequestModel(_Strict):
@@ -94,6 +139,9 @@ class PullRequestModel(_Strict):
         default=None,
         description="the device's pushes it knows confirmed; below the server's mark its own "
         "fields are sent too (its store is older than what it pushed)",
+    )
+    people_hash: Annotated[str, StringConstraints(pattern=PEOPLE_HASH_PATTERN)] | None = Field(
+        default=None, description="the `people_hash` the client holds: `people` is left out if unchanged"
     )
 
 
@@ -126,6 +174,27 @@ class NoticeModel(BaseModel):
     message: str
 
 
+class RemoteReviewModel(BaseModel):
+    id: str
+    record_id: str
+    author_id: int
+    author: str
+    action: Literal["submit", "withdraw", "approve", "return", "comment"]
+    body: str
+    outcome: Literal["accepted", "superseded"]
+    reason: str
+    at: str = Field(description="server time, ISO 8601 UTC: the order of a record's thread")
+    seq: int
+
+
+class PersonModel(BaseModel):
+    id: int
+    name: str
+    role: Literal["fellow", "trainer", "admin"]
+    school: str
+    cohorts: list[str]
+
+
 class PullResponseModel(BaseModel):
     protocol: int
     cursor: int
@@ -137,3 +206,10 @@ class PullResponseModel(BaseModel):
     scope: list[int]
     removed: list[int]
     resume: str | None = Field(default=None, description="send back with the next page while `more`")
+    reviews: list[RemoteReviewModel] | None = Field(
+        default=None, description="review entries with seq in the page's range (left out when none)"
+    )
+    people: list[PersonModel] | None = Field(
+        default=None, description="the people behind `scope` and the user; only when `people_hash` changed"
+    )
+    people_hash: str | None = Field(default=None, description="sha256 of the canonical `people` list")

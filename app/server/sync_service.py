@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -41,10 +43,21 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.models.fields import Kind, Status, kind_spec
-from app.models.validation import check_field, cross_field_problems, to_json
+from app.models.validation import check_field, cross_field_problems, empty_value, to_json
+from app.server import reviews
 from app.server.database import as_utc
-from app.server.db import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User, utcnow
-from app.server.permissions import can_write_content, visible_owner_ids
+from app.server.db import (
+    Device,
+    Review,
+    ServerState,
+    SyncConflict,
+    SyncNotice,
+    SyncRecord,
+    User,
+    utcnow,
+)
+from app.server.permissions import ADMIN, TRAINER, can_write_content, visible_owner_ids
+from app.server.reviews import DECISIONS, REVISION_FIELDS, REVISION_MAX
 from app.sync.protocol import (
     META_FIELDS,
     PROTOCOL_VERSION,
@@ -58,8 +71,10 @@ from app.sync.protocol import (
     PushRequest,
     PushResponse,
     PushResult,
+    PushReview,
     RemoteConflict,
     RemoteRecord,
+    ReviewResult,
     version_key,
 )
 
@@ -74,6 +89,9 @@ _REASON_FIELDS_MAX: Final = 5  # problems named in one rejection reason
 _WRITABLE_STATUSES: Final = frozenset({Status.DRAFT.value, Status.SUBMITTED.value})
 _REVIEW_STATUSES: Final = frozenset({Status.APPROVED.value, Status.RETURNED.value})
 _KINDS: Final = frozenset(k.value for k in Kind)
+# Every field that is not a kind's own: writing one is not an "edit" of content.
+_META: Final = (*META_FIELDS, *REVISION_FIELDS)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class DeviceRolledBack(Exception):
@@ -125,6 +143,9 @@ class _Batch:
     touched: list[_Rec] = field(default_factory=list)
     conflicts: list[_Pending] = field(default_factory=list)
     notices: list[_Pending] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)  # review rows waiting for their seq
+    answered: dict[str, ReviewResult] = field(default_factory=dict)  # this request's entries by id
+    _visible: tuple[set[int] | None] | None = None
 
     def write(self, rec: _Rec, name: str, value: Any, clock: int, device: str) -> None:
         rec.fields[name] = value
@@ -133,13 +154,42 @@ class _Batch:
             rec.dirty = True
             self.touched.append(rec)
 
+    def sees(self, owner_id: int) -> bool:
+        """Whether the pushing user may see ``owner_id``'s records (asked once)."""
+        if self._visible is None:
+            self._visible = (visible_owner_ids(self.session, self.user),)
+        owners = self._visible[0]
+        return owners is None or owner_id in owners
+
+    def entry(self, rec: _Rec, entry_id: str, action: str, *, body: str = "", outcome: str = "accepted",
+              reason: str = "", basis: list[Any] | None = None, written_at: str = "") -> None:
+        """A review entry of ``rec`` by the pushing user, stored with the batch."""
+        self.entries.append({
+            "id": entry_id, "record_id": rec.id, "owner_id": rec.owner_id, "author_id": self.user.id,
+            "author": _name(self.user), "action": action, "body": body, "outcome": outcome,
+            "reason": reason, "basis": basis or [], "written_at": written_at,
+        })
+
+
+def _name(user: User) -> str:
+    return user.display_name or user.username
+
+
+def _top(rec: _Rec, clock: int) -> int:
+    """A clock above every clock on ``rec`` and ``clock``: a server write
+    stamped with it beats them all on every replica."""
+    return max([int(v[0]) for v in rec.versions.values()] + [clock]) + 1
+
 
 def push(session: Session, user: User, request: PushRequest) -> PushResponse:
-    """Apply a batch of change groups, all or nothing, and commit.
+    """Apply a batch of change groups, then its review entries, all or
+    nothing, and commit.
 
     Groups at or below the device's ``last_seq`` are replays and change
-    nothing. The answer lists the groups that were merged, conflicted or
-    rejected; everything else was applied.
+    nothing; a review entry whose id is stored already is answered with its
+    stored outcome. The answer lists the groups that were merged, conflicted
+    or rejected (everything else was applied) and, when the request had
+    review entries, one outcome for each.
     """
     device = request["device_id"]
     if device == SERVER_DEVICE:
@@ -147,7 +197,7 @@ def push(session: Session, user: User, request: PushRequest) -> PushResponse:
     started = time.perf_counter()
     for attempt in range(1, _PUSH_ATTEMPTS + 1):
         try:
-            response = _push_once(session, user, device, request["changes"])
+            response = _push_once(session, user, device, request["changes"], request.get("reviews"))
             session.commit()
         except (IntegrityError, OperationalError) as exc:
             session.rollback()
@@ -159,10 +209,11 @@ def push(session: Session, user: User, request: PushRequest) -> PushResponse:
             session.rollback()
             raise
         log.info(
-            "Push user=%s device=%s groups=%d results=%d last_seq=%d in %.0f ms",
+            "Push user=%s device=%s groups=%d reviews=%d results=%d last_seq=%d in %.0f ms",
             user.id,
             device,
             len(request["changes"]),
+            len(request.get("reviews") or ()),
             len(response["results"]),
             response["last_seq"],
             (time.perf_counter() - started) * 1000,
@@ -188,7 +239,13 @@ def _dialect_insert(session: Session) -> Any:
     return pg_dialect.insert if name == "postgresql" else sqlite_dialect.insert
 
 
-def _push_once(session: Session, user: User, device_id: str, changes: Sequence[PushChange]) -> PushResponse:
+def _push_once(
+    session: Session,
+    user: User,
+    device_id: str,
+    changes: Sequence[PushChange],
+    entries: Sequence[PushReview] | None = None,
+) -> PushResponse:
     # The device row, locked: a second push of the same device waits here. On
     # SQLite this INSERT also takes the database's write lock up front.
     session.execute(
@@ -203,18 +260,41 @@ def _push_once(session: Session, user: User, device_id: str, changes: Sequence[P
     ).scalar_one()
     groups = [c for c in changes if c["seq"] > last_seq]
     replays = [c for c in changes if c["seq"] <= last_seq]
-    if not groups and not replays:
-        return {"protocol": PROTOCOL_VERSION, "last_seq": last_seq, "results": []}
+    response: PushResponse = {"protocol": PROTOCOL_VERSION, "last_seq": last_seq, "results": []}
+    if not groups and not replays and not entries:
+        if entries is not None:
+            response["reviews"] = []
+        return response
 
-    records = _load_records(session, {g["record_id"] for g in changes})
+    records = _load_records(
+        session, {g["record_id"] for g in changes} | {e["record_id"] for e in entries or ()}
+    )
     if not all(_is_replay(records.get(g["record_id"]), g, device_id) for g in replays):
         log.warning("Push of %s/%s reuses seqs up to %d for changes the server never had: the "
                     "device's store is older than what it pushed", user.id, device_id, last_seq)
         raise DeviceRolledBack(device_id)
-    if not groups:
-        return {"protocol": PROTOCOL_VERSION, "last_seq": last_seq, "results": []}
 
     batch = _Batch(session, user, device_id, records)
+    response["results"] = _apply_groups(batch, groups)
+    if entries is not None:
+        # After the groups: a comment may be on a record created just now.
+        response["reviews"] = _apply_reviews(batch, entries)
+    if groups:
+        response["last_seq"] = max(last_seq, *(g["seq"] for g in groups))
+        # The device row first (it is this device's alone): ``_store`` takes the
+        # counter's lock, which every push waits for, so as little as possible
+        # happens between it and the commit.
+        session.execute(
+            update(Device)
+            .where(Device.user_id == user.id, Device.device_id == device_id)
+            .values(last_seq=response["last_seq"], last_seen=utcnow())
+        )
+    _store(batch)
+    return response
+
+
+def _apply_groups(batch: _Batch, groups: Sequence[PushChange]) -> list[PushResult]:
+    """Each group's outcome, where it is not simply "applied"."""
     results: list[PushResult] = []
     for group in groups:
         try:
@@ -225,18 +305,7 @@ def _push_once(session: Session, user: User, device_id: str, changes: Sequence[P
                 result["fields"] = rejected.fields
         if result is not None:
             results.append(result)
-
-    new_last_seq = max(last_seq, *(g["seq"] for g in groups))
-    # The device row first (it is this device's alone): ``_store`` takes the
-    # counter's lock, which every push waits for, so as little as possible
-    # happens between it and the commit.
-    session.execute(
-        update(Device)
-        .where(Device.user_id == user.id, Device.device_id == device_id)
-        .values(last_seq=new_last_seq, last_seen=utcnow())
-    )
-    _store(batch)
-    return {"protocol": PROTOCOL_VERSION, "last_seq": new_last_seq, "results": results}
+    return results
 
 
 def _rolled_back(session: Session, user_id: int, device_id: str, pushed_seq: int | None) -> bool:
@@ -302,14 +371,270 @@ def _apply_group(batch: _Batch, group: PushChange) -> PushResult | None:
             raise _Rejected("You cannot change this record: it belongs to someone else.")
         owner_id = rec.owner_id
     values = _validate(group["kind"], group["fields"], is_owner=owner_id == user.id)
+    if rec is None:
+        _check_revision_root(batch, group["record_id"], values)
+    else:
+        values = _without_revision_fields(rec, values)
     if not values:
         return None
+    if rec is not None and rec.fields.get("status") == reviews.APPROVED and any(
+        name not in _META for name in values
+    ):
+        return _revise(batch, rec, group, values)
+    note = _guard_status(batch, rec, group, values) if rec is not None and "status" in values else None
     if rec is None:
-        rec = _Rec(
-            group["record_id"], group["kind"], user.id, user.display_name or user.username, {}, {}, True
-        )
+        rec = _Rec(group["record_id"], group["kind"], user.id, _name(user), {}, {}, True)
         batch.records[rec.id] = rec
-    return _merge(batch, rec, group, values)
+    old_status = rec.fields.get("status")
+    result = _merge(batch, rec, group, values) if values else None
+    _status_entry(batch, rec, group, old_status)
+    return _with_note(group, result, note)
+
+
+# --------------------------------------------------------------------------- review rules of a group
+
+
+def _revision_problem(name: str, value: Any) -> str | None:
+    if name == "revision_of":
+        if value is None or (isinstance(value, str) and _UUID.match(value)):
+            return None
+        return "Invalid value for revision_of: must be the id of a record, or null."
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= REVISION_MAX:
+        return None
+    return f"Invalid value for revision: must be a whole number from 1 to {REVISION_MAX}."
+
+
+def _check_revision_root(batch: _Batch, record_id: str, values: Mapping[str, Any]) -> None:
+    """A new record's ``revision_of`` names another record of the pushing
+    user (the chain's root), or nothing."""
+    root = values.get("revision_of")
+    if root is None:
+        return
+    known = batch.records.get(root)
+    owner = known.owner_id if known is not None else batch.session.execute(
+        select(SyncRecord.owner_id).where(SyncRecord.id == root)
+    ).scalar_one_or_none()
+    if root == record_id or owner != batch.user.id:
+        raise _Rejected("Invalid value for revision_of: it must name another record of yours.",
+                        ["revision_of"])
+
+
+def _without_revision_fields(rec: _Rec, values: dict[str, Any]) -> dict[str, Any]:
+    """The group's values without the revision fields it repeats unchanged
+    (a record pushed again as a new device); changing them is refused."""
+    for name in REVISION_FIELDS:
+        if name in values and values[name] != rec.fields.get(name):
+            raise _Rejected(f"The {name} of a record is set when it is created and cannot change.", [name])
+    return {name: value for name, value in values.items() if name not in REVISION_FIELDS}
+
+
+def _guard_status(batch: _Batch, rec: _Rec, group: PushChange, values: dict[str, Any]) -> str | None:
+    """A trainer's decision beats the owner's status writes it did not see
+    (and an approval any status write): such a write is dropped from
+    ``values``, not kept as a conflict (it is workflow state, not content),
+    and if its clock is higher the decision is stamped again above it so
+    the owner's laptop returns to it. The note for the answer, or None."""
+    stored = rec.versions.get("status")
+    status = rec.fields.get("status")
+    if stored is None or stored[1] != SERVER_DEVICE or status not in _REVIEW_STATUSES:
+        return None
+    unseen = stored[2] == _PENDING or stored[2] > group["known"]
+    if status != reviews.APPROVED and not unseen:
+        return None  # the owner saw the return and submits again: applied as usual
+    del values["status"]
+    if version_key(group["clock"], batch.device) > version_key(stored[0], stored[1]):
+        batch.write(rec, "status", status, _top(rec, group["clock"]), SERVER_DEVICE)
+    return f"A trainer {status} this record meanwhile, so its status stays {status}."
+
+
+def _with_note(group: PushChange, result: PushResult | None, note: str | None) -> PushResult | None:
+    if note is None:
+        return result
+    if result is None:
+        return {"seq": group["seq"], "outcome": "merged", "reason": note, "fields": ["status"]}
+    result.setdefault("reason", note)
+    return result
+
+
+def _status_entry(batch: _Batch, rec: _Rec, group: PushChange, old: Any) -> None:
+    """The thread's ``submit``/``withdraw`` entry when this group's status
+    write was applied and changed the status that way."""
+    version = rec.versions.get("status")
+    new = rec.fields.get("status")
+    if version is None or new == old or version[2] != _PENDING:
+        return
+    if version[0] != group["clock"] or version[1] != batch.device:
+        return
+    if new == reviews.SUBMITTED:
+        action = "submit"
+    elif old == reviews.SUBMITTED and new == reviews.DRAFT:
+        action = "withdraw"
+    else:
+        return
+    entry_id = reviews.status_entry_id(rec.id, action, group["clock"], batch.device)
+    batch.entry(rec, entry_id, action, basis=[group["clock"], batch.device], written_at=utcnow().isoformat())
+
+
+def _revise(batch: _Batch, approved: _Rec, group: PushChange, values: dict[str, Any]) -> PushResult:
+    """docs/review.md: an approved record is never edited in place. The
+    group's content goes into a new revision; the approved record's fields it
+    names are stamped again as the server, so the editor's laptop returns to
+    the approved text on its next pull."""
+    approval = reviews.approval_seq(batch.session, approved.id)
+    if approval is None:  # approved before entries were kept: the status write's seq
+        approval = int(approved.versions["status"][2])
+    revision_id = reviews.revision_id(approved.id, approval, batch.device)
+    revision = batch.records.get(revision_id) or _load_records(batch.session, [revision_id]).get(revision_id)
+    created = revision is None
+    if revision is None:
+        revision = _new_revision(batch, approved, revision_id, group["clock"])
+    elif revision.owner_id != approved.owner_id or revision.kind != approved.kind:
+        log.warning("Push of %s/%s: the revision id %s is taken by another record",
+                    batch.user.id, batch.device, revision_id)
+        raise _Rejected("This record was approved meanwhile, and your changes could not be saved as "
+                        "a new revision.")
+    content = {name: value for name, value in values.items() if name not in _META}
+    top = _top(revision, group["clock"])
+    for name, value in content.items():
+        batch.write(revision, name, value, top, SERVER_DEVICE)
+    _restamp(batch, approved, [name for name in values if name != "deleted"], group["clock"])
+    if "deleted" in values:
+        _merge(batch, approved, group, {"deleted": values["deleted"]})
+    if created:
+        _revised_notice(batch, approved, revision)
+    return {"seq": group["seq"], "outcome": "merged", "reason": reviews.REVISED_REASON,
+            "fields": sorted(content)}
+
+
+def _new_revision(batch: _Batch, approved: _Rec, revision_id: str, clock: int) -> _Rec:
+    """A copy of the approved record's content as the next revision of its
+    chain, a draft, written by the server."""
+    root = approved.fields.get("revision_of") or approved.id
+    in_batch = [int(r.fields.get("revision") or 1) for r in batch.records.values()
+                if r.new and r.fields.get("revision_of") == root]
+    number = max([reviews.chain_top(batch.session, approved.owner_id, root), *in_batch]) + 1
+    revision = _Rec(revision_id, approved.kind, approved.owner_id, approved.author, {}, {}, True)
+    top = _top(approved, clock)
+    for name, value in approved.fields.items():
+        if name not in _META:
+            batch.write(revision, name, value, top, SERVER_DEVICE)
+    batch.write(revision, "status", reviews.DRAFT, top, SERVER_DEVICE)
+    batch.write(revision, "revision_of", root, top, SERVER_DEVICE)
+    batch.write(revision, "revision", min(number, REVISION_MAX), top, SERVER_DEVICE)
+    batch.records[revision_id] = revision
+    return revision
+
+
+def _restamp(batch: _Batch, rec: _Rec, names: Iterable[str], clock: int) -> None:
+    """Write the stored values of ``names`` again as the server, above every
+    clock (a field never set gets its empty value)."""
+    top = _top(rec, clock)
+    spec = kind_spec(rec.kind)
+    for name in names:
+        if name in rec.fields:
+            value = rec.fields[name]
+        elif name in spec.by_name:
+            value = to_json(spec.by_name[name], empty_value(spec.by_name[name]))
+        else:
+            continue
+        batch.write(rec, name, value, top, SERVER_DEVICE)
+
+
+def _revised_notice(batch: _Batch, approved: _Rec, revision: _Rec) -> None:
+    spec = kind_spec(approved.kind)
+    title = str(approved.fields.get(spec.title_field) or "").strip() or "(untitled)"
+    batch.notices.append(_Pending(revision, {
+        "user_id": batch.user.id,
+        "record_id": revision.id,
+        "kind": reviews.REVISED,
+        "message": (
+            f'The {spec.singular.lower()} "{title}" was approved while you were changing it, so it '
+            f"stays as approved; your changes were saved as revision {revision.fields.get('revision')}."
+        ),
+    }))
+
+
+# --------------------------------------------------------------------------- review entries
+
+
+def _apply_reviews(batch: _Batch, entries: Sequence[PushReview]) -> list[ReviewResult]:
+    """One outcome per entry, in order (docs/review.md "Review entries")."""
+    stored = reviews.stored_entries(batch.session, (e["id"] for e in entries))
+    results = []
+    for entry in entries:
+        result = batch.answered.get(entry["id"])
+        if result is None:
+            result = _review_outcome(batch, entry, stored.get(entry["id"]))
+            batch.answered[entry["id"]] = result
+        results.append(result)
+    return results
+
+
+def _review_outcome(batch: _Batch, entry: PushReview, stored: tuple[int, str, str] | None) -> ReviewResult:
+    if stored is not None:  # a replay: the answer it had
+        author_id, outcome, reason = stored
+        if author_id != batch.user.id:
+            log.warning("Push of %s/%s: review id %s is someone else's", batch.user.id, batch.device,
+                        entry["id"])
+            return {"id": entry["id"], "outcome": "rejected", "reason": "This entry's id is already taken."}
+        replayed: ReviewResult = {"id": entry["id"], "outcome": cast(Any, outcome)}
+        if reason:
+            replayed["reason"] = reason
+        return replayed
+    try:
+        rec = _review_target(batch, entry)
+    except _Rejected as rejected:
+        log.info("Push of %s/%s: review %s rejected: %s", batch.user.id, batch.device, entry["id"],
+                 rejected.reason)
+        return {"id": entry["id"], "outcome": "rejected", "reason": rejected.reason}
+    outcome, reason = _decide(batch, rec, entry) if entry["action"] in DECISIONS else (reviews.ACCEPTED, "")
+    batch.entry(rec, entry["id"], entry["action"], body=entry["body"], outcome=outcome, reason=reason,
+                basis=list(entry["basis"]), written_at=entry["written_at"])
+    result: ReviewResult = {"id": entry["id"], "outcome": cast(Any, outcome)}
+    if reason:
+        result["reason"] = reason
+    return result
+
+
+def _review_target(batch: _Batch, entry: PushReview) -> _Rec:
+    """The entry's record, or ``_Rejected``: a bad entry, a record the user
+    may not see (whether it exists is not told), a decision by someone who
+    is not its reviewer."""
+    problem = reviews.entry_problem(entry)
+    if problem is not None:
+        raise _Rejected(problem)
+    rec = batch.records.get(entry["record_id"])
+    if rec is None or not batch.sees(rec.owner_id):
+        raise _Rejected(reviews.NOT_VISIBLE)
+    if entry["action"] in DECISIONS:
+        if rec.owner_id == batch.user.id:
+            raise _Rejected(reviews.OWN_RECORD)
+        if batch.user.role not in (TRAINER, ADMIN):
+            raise _Rejected(reviews.NOT_REVIEWER)
+    return rec
+
+
+def _decide(batch: _Batch, rec: _Rec, entry: PushReview) -> tuple[str, str]:
+    """A decision stands only on the submission it was made on: then the
+    server writes the status above every clock on the record."""
+    status = rec.fields.get("status")
+    version = rec.versions.get("status")
+    deleted = rec.fields.get("deleted") is True
+    if not deleted and status == reviews.SUBMITTED and version is not None and (
+        [version[0], version[1]] == list(entry["basis"])
+    ):
+        batch.write(rec, "status", DECISIONS[entry["action"]], _top(rec, 0), SERVER_DEVICE)
+        return reviews.ACCEPTED, ""
+    decider = _decider(batch, rec) if status in _REVIEW_STATUSES else None
+    return reviews.SUPERSEDED, reviews.superseded_reason(status, deleted, decider)
+
+
+def _decider(batch: _Batch, rec: _Rec) -> str | None:
+    """Who made the record's latest accepted decision (this push's first)."""
+    for row in reversed(batch.entries):
+        if row["record_id"] == rec.id and row["action"] in DECISIONS and row["outcome"] == reviews.ACCEPTED:
+            return str(row["author"])
+    return reviews.last_decider(batch.session, rec.id)
 
 
 def _validate(kind: str, values: Mapping[str, Any], *, is_owner: bool) -> dict[str, Any]:
@@ -321,7 +646,7 @@ def _validate(kind: str, values: Mapping[str, Any], *, is_owner: bool) -> dict[s
     problems: dict[str, str] = {}  # field -> a sentence naming it
     clean: dict[str, Any] = {}
     for name, value in values.items():
-        if name in META_FIELDS:
+        if name in _META:
             continue
         fspec = spec.by_name.get(name)
         if fspec is None:
@@ -348,8 +673,7 @@ def _validate(kind: str, values: Mapping[str, Any], *, is_owner: bool) -> dict[s
         status = values["status"]
         if isinstance(status, str) and status in _REVIEW_STATUSES:
             problems["status"] = (
-                f"The status cannot be set to {status}: that comes with review, "
-                "which this server does not offer yet."
+                f"The status cannot be set to {status} by an edit: a trainer's review decides it."
             )
         elif not isinstance(status, str) or status not in _WRITABLE_STATUSES:
             problems["status"] = "Invalid value for status: must be draft or submitted."
@@ -357,6 +681,13 @@ def _validate(kind: str, values: Mapping[str, Any], *, is_owner: bool) -> dict[s
             problems["status"] = "Only the record's owner can change its status."
         else:
             out["status"] = status
+    for name in REVISION_FIELDS:
+        if name in values:
+            revision_problem = _revision_problem(name, values[name])
+            if revision_problem is None:
+                out[name] = values[name]
+            else:
+                problems[name] = revision_problem
     if problems:
         names = list(problems)
         reason = " ".join(problems[name] for name in names[:_REASON_FIELDS_MAX])
@@ -419,7 +750,7 @@ def _merge(batch: _Batch, rec: _Rec, group: PushChange, values: dict[str, Any]) 
 
     # Rule 4, second half: a delete against a concurrent edit by another device.
     delete_blocked = values.get("deleted") is True and any(
-        name not in META_FIELDS and ver[1] != SERVER_DEVICE and concurrent(ver)
+        name not in _META and ver[1] != SERVER_DEVICE and concurrent(ver)
         for name, ver in rec.versions.items()
     )
     # Rule 4, first half: an edit of a record deleted by a change the editor had not seen.
@@ -428,7 +759,7 @@ def _merge(batch: _Batch, rec: _Rec, group: PushChange, values: dict[str, Any]) 
         rec.fields.get("deleted") is True
         and deleted_version is not None
         and concurrent(deleted_version)
-        and any(name not in META_FIELDS for name in values)
+        and any(name not in _META for name in values)
     )
 
     conflicts: list[str] = []
@@ -567,13 +898,16 @@ def _insert_records(session: Session, table: Table, rows: list[dict[str, Any]]) 
 def _store(batch: _Batch) -> None:
     """Assign seqs and write everything, holding the counter's lock until the
     caller commits."""
-    if not batch.touched and not batch.conflicts and not batch.notices:
+    _drop_stored_entries(batch)
+    if not batch.touched and not batch.conflicts and not batch.notices and not batch.entries:
         return
     session = batch.session
     # One seq per written record, plus one for conflicts and notices of
-    # records this push did not write (their incoming values all lost).
+    # records this push did not write (their incoming values all lost), plus
+    # one per review entry (after the records: a decision's status write
+    # comes before the entry that made it).
     loose = any(not p.rec.dirty for p in (*batch.conflicts, *batch.notices))
-    wanted = len(batch.touched) + loose
+    wanted = len(batch.touched) + loose + len(batch.entries)
     # Take the counter's lock and move it on in one statement (one round trip
     # under the lock instead of two).
     take = (
@@ -592,8 +926,13 @@ def _store(batch: _Batch) -> None:
             if version[2] == _PENDING:
                 version[2] = seq
     loose_seq = seq + 1
-
+    seq += loose
     now = utcnow()
+    for row in batch.entries:
+        seq += 1
+        row["seq"] = seq
+        row["at"] = now
+
     table = _table(SyncRecord)
     new = [
         {"id": r.id, "kind": r.kind, "owner_id": r.owner_id, "author": r.author, "created_at": now,
@@ -621,6 +960,20 @@ def _store(batch: _Batch) -> None:
             rows = [{**p.row, "seq": p.rec.seq if p.rec.dirty else loose_seq, "created_at": now}
                     for p in pending]
             session.execute(_table(target).insert(), rows)
+    if batch.entries:
+        session.execute(_table(Review).insert(), batch.entries)
+
+
+def _drop_stored_entries(batch: _Batch) -> None:
+    """Leave out entries the server made itself whose id is stored already
+    (the same status write applied again, e.g. a database restored from a
+    copy): stored twice they would fail the whole push."""
+    ids = [row["id"] for row in batch.entries]
+    if not ids:
+        return
+    taken = reviews.stored_entries(batch.session, ids)
+    if taken:
+        batch.entries = [row for row in batch.entries if row["id"] not in taken]
 
 
 # --------------------------------------------------------------------------- pull
@@ -662,6 +1015,7 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
 
     visible = visible_owner_ids(session, user)
     everyone = visible is None
+    persons = reviews.people(session, user, visible)
     if visible is None:
         visible = set(session.execute(select(SyncRecord.owner_id).distinct()).scalars())
     scope = set(request["scope"] or ())
@@ -786,6 +1140,14 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
     }
     if more:
         response["resume"] = _Resume(since, frozenset(whole)).encode()
+    entries = reviews.page_entries(session, _entry_conditions(
+        None if everyone else kept, pending, fresh, cursor, low, new_cursor
+    ))
+    if entries:  # (left out when none: a no-op pull stays small)
+        response["reviews"] = entries
+    response["people_hash"] = reviews.people_hash(persons)
+    if request.get("people_hash") != response["people_hash"]:
+        response["people"] = persons
     # End the read transaction now: its database connection goes back to the
     # pool at once, not when the request's session is closed. (That happens
     # in a worker thread of its own; with every worker waiting for a
@@ -797,6 +1159,27 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
         user_id, cursor, new_cursor, len(sent), taken, more, (time.perf_counter() - started) * 1000,
     )
     return response
+
+
+def _entry_conditions(
+    kept: AbstractSet[int] | None,
+    pending: AbstractSet[int],
+    fresh: AbstractSet[int],
+    cursor: int,
+    low: int,
+    high: int,
+) -> list[ColumnElement[bool]]:
+    """Which review entries a page carries: as its records, those with seq
+    in the page's range, and every entry of an owner sent whole (``kept``
+    None: every owner, for an admin)."""
+    conditions: list[ColumnElement[bool]] = []
+    if (kept is None or kept) and high > low:
+        conditions.append(reviews.owners_between(kept, low, high))
+    if pending and high > cursor:
+        conditions.append(reviews.owners_between(pending, cursor, high))
+    if fresh:
+        conditions.append(reviews.owners_between(fresh, None, high))
+    return conditions
 
 
 def _pull_columns(session: Session, table: Table) -> tuple[Any, ...]:

@@ -70,9 +70,12 @@ from app.sync.protocol import (
     PUSH_BATCH_BYTES,
     PullRequest,
     PullResponse,
+    PushChange,
     PushRequest,
+    PushResponse,
+    PushReview,
 )
-from app.sync.replica import Rejection
+from app.sync.replica import Rejection, ReviewRejection
 from app.sync.tokens import TokenStore
 
 log = logging.getLogger("fieldbook.sync")
@@ -131,14 +134,22 @@ class SyncReport:
     duration_s: float = 0.0
     synced_at: dt.datetime | None = None  # "synced as of" (UTC), set when the run completed
     new_device: bool = False  # the store was older than what it pushed and became a new device
+    reviews_sent: int = 0  # review entries the server confirmed (accepted or superseded)
+    superseded: int = 0  # of those, decisions that came too late (kept, not applied)
+    review_rejections: list[ReviewRejection] = field(default_factory=list)  # removed from the store
+    reviews_pulled: int = 0  # review entries received
 
     def summary(self) -> str:
         """One line in English for logs and the CLI."""
         parts = [f"sent {self.pushed} change(s)", f"received {self.pulled} record(s)"]
         if self.conflicts:
             parts.append(f"{self.conflicts} conflict(s)")
+        if self.reviews_sent:
+            parts.append(f"sent {self.reviews_sent} review entr(y/ies)")
         if self.rejections:
             parts.append(f"{len(self.rejections)} change(s) refused")
+        if self.review_rejections:
+            parts.append(f"{len(self.review_rejections)} review entr(y/ies) refused")
         if self.removed:
             parts.append(f"{self.removed} record(s) no longer shared with you")
         kb_up, kb_down = self.bytes_sent / 1024, self.bytes_received / 1024
@@ -314,58 +325,95 @@ class SyncEngine:
             self._push_batches(report, user)
 
     def _push_batches(self, report: SyncReport, user: UserInfo) -> None:
+        """Push the change log batch by batch; queued review entries ride
+        along from the first request on (after its change groups), at most
+        ``MAX_PUSH_REVIEWS`` a request. With no change pending but entries
+        queued, a request with no changes carries them; with neither, no
+        push request is made at all."""
         total = replica.pending_count(self.store)
         self._progress(Stage.PUSH, 0, total)
         batch = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups)
-        while batch:
+        sent: set[str] = set()  # entries sent in this run (answered or not)
+        reviews = replica.pending_reviews(self.store)
+        while batch or reviews:
             self._check_cancel()
             request: PushRequest = {
                 "protocol": self.client.protocol_version,
                 "device_id": self.store.device_id,
                 "changes": batch,
             }
-            last = batch[-1]["seq"]
+            if reviews:
+                request["reviews"] = reviews
+            following: list[PushChange] = []
             # While the server applies this batch, read the next one (the
             # server and this process work side by side). It is sent only
             # after this one is confirmed, so batches still go one at a time.
             with _InFlight(self.client.push, request) as sending:
-                following = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups,
-                                                   after=last)
+                if batch:
+                    following = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups,
+                                                       after=batch[-1]["seq"])
                 answer = sending.result()
-            if answer["last_seq"] > last:
-                newest = _newest_change(self.store)
-                if answer["last_seq"] > newest:
-                    # Seqs this store never made: it is older than what it
-                    # pushed. The server took this batch's groups at or below
-                    # its mark for replays; marking them sent would lose them.
-                    raise StoreRolledBack(newest, answer["last_seq"])
-                log.info("The server had this batch already (up to %d): an answer was lost before",
-                         answer["last_seq"])
-            record_of = {g["seq"]: g["record_id"] for g in batch}
-            rejections = []
-            for result in answer["results"]:
-                if result["outcome"] == "rejected":
-                    rejections.append(Rejection(
-                        result["seq"], record_of.get(result["seq"], ""),
-                        result.get("reason") or "refused by the server",
-                        tuple(result.get("fields") or ()),
-                    ))
-                elif result["outcome"] == "merged":
-                    report.merged += 1
-            replica.mark_pushed(self.store, last, rejections, owner_id=user.id,
-                                record_ids=[g["record_id"] for g in batch])
-            for rejection in rejections:
-                log.warning("The server refused change %d to %s: %s", rejection.seq,
-                            rejection.record_id, rejection.reason)
-            report.rejections.extend(rejections)
-            report.pushed += len(batch)
+            if batch:
+                self._confirm_changes(report, user, batch, answer)
+            if reviews:
+                self._confirm_reviews(report, reviews, answer)
+                sent.update(r["id"] for r in reviews)
             report.push_batches += 1
-            total = max(total, report.pushed)
-            self._progress(Stage.PUSH, report.pushed, total)
+            total = max(total, report.pushed + report.reviews_sent)
+            self._progress(Stage.PUSH, report.pushed + report.reviews_sent, total)
             batch = following
+            reviews = replica.pending_reviews(self.store, exclude=sent)
+
+    def _confirm_changes(
+        self, report: SyncReport, user: UserInfo, batch: list[PushChange], answer: PushResponse
+    ) -> None:
+        """The server's answer for a batch of change groups: move ``pushed_seq``
+        and keep the rejections (or find the store rolled back)."""
+        last = batch[-1]["seq"]
+        if answer["last_seq"] > last:
+            newest = _newest_change(self.store)
+            if answer["last_seq"] > newest:
+                # Seqs this store never made: it is older than what it
+                # pushed. The server took this batch's groups at or below
+                # its mark for replays; marking them sent would lose them.
+                raise StoreRolledBack(newest, answer["last_seq"])
+            log.info("The server had this batch already (up to %d): an answer was lost before",
+                     answer["last_seq"])
+        record_of = {g["seq"]: g["record_id"] for g in batch}
+        rejections = []
+        for result in answer["results"]:
+            if result["outcome"] == "rejected":
+                rejections.append(Rejection(
+                    result["seq"], record_of.get(result["seq"], ""),
+                    result.get("reason") or "refused by the server",
+                    tuple(result.get("fields") or ()),
+                ))
+            elif result["outcome"] == "merged":
+                report.merged += 1
+        replica.mark_pushed(self.store, last, rejections, owner_id=user.id,
+                            record_ids=[g["record_id"] for g in batch])
+        for rejection in rejections:
+            log.warning("The server refused change %d to %s: %s", rejection.seq,
+                        rejection.record_id, rejection.reason)
+        report.rejections.extend(rejections)
+        report.pushed += len(batch)
+
+    def _confirm_reviews(self, report: SyncReport, reviews: list[PushReview], answer: PushResponse) -> None:
+        """The server's answer for the review entries of a request."""
+        confirmed, refused = replica.mark_reviews_sent(self.store, reviews, answer.get("reviews") or [])
+        unanswered = len(reviews) - len(confirmed) - len(refused)
+        if unanswered:
+            log.warning("The server did not answer for %d review entr(y/ies); they stay queued",
+                        unanswered)
+        for rejection in refused:
+            log.warning("The server refused a %s on %s: %s", rejection.action, rejection.record_id,
+                        rejection.reason)
+        report.reviews_sent += len(confirmed)
+        report.superseded += sum(r["outcome"] == "superseded" for r in confirmed)
+        report.review_rejections.extend(refused)
 
     def _pull_request(self, cursor: int, scope: list[int] | None, resume: str | None,
-                      pushed_seq: int) -> PullRequest:
+                      pushed_seq: int, people_hash: str = "") -> PullRequest:
         request: PullRequest = {"protocol": self.client.protocol_version, "cursor": cursor,
                                 "scope": scope, "device_id": self.store.device_id,
                                 "pushed_seq": pushed_seq}
@@ -373,11 +421,14 @@ class SyncEngine:
             request["limit"] = self.pull_limit
         if resume:
             request["resume"] = resume
+        if people_hash:
+            request["people_hash"] = people_hash
         return request
 
     def _pull(self, report: SyncReport) -> None:
         meta = replica.sync_meta(self.store)
         cursor, scope, resume = meta.pull_cursor, meta.scope, meta.resume
+        people_hash = meta.people_hash
         pulled_up_to = meta.pull_cursor  # no server answer may end a run below this
         self._progress(Stage.PULL, 0, None)
         live_at_start: int | None = None
@@ -388,7 +439,8 @@ class SyncEngine:
             while True:
                 self._check_cancel()
                 if ahead is None:
-                    page = self.client.pull(self._pull_request(cursor, scope, resume, meta.pushed_seq))
+                    page = self.client.pull(self._pull_request(cursor, scope, resume, meta.pushed_seq,
+                                                               people_hash))
                 else:
                     page = ahead.result()
                     ahead = None
@@ -399,6 +451,8 @@ class SyncEngine:
                     log.warning("The server's newest change is %d, but this store pulled up to %d: "
                                 "the server was reset or restored; stopping", page["cursor"], pulled_up_to)
                     raise ServerReset(pulled_up_to, page["cursor"])
+                # The list the store will hold once this page is applied.
+                people_hash = str(page.get("people_hash") or people_hash)
                 more = bool(page["more"])
                 stuck = more and page["cursor"] <= cursor and page["scope"] == scope
                 if more and not stuck:
@@ -406,7 +460,7 @@ class SyncEngine:
                     # it while this one is applied. Pages are still applied in
                     # order, each with its cursor, so nothing else changes.
                     ahead = _InFlight(self.client.pull, self._pull_request(
-                        page["cursor"], page["scope"], page.get("resume"), meta.pushed_seq))
+                        page["cursor"], page["scope"], page.get("resume"), meta.pushed_seq, people_hash))
                 count, live = replica.would_remove(self.store, page)
                 if live_at_start is None:
                     live_at_start = live
@@ -427,6 +481,7 @@ class SyncEngine:
                 report.removed += result.removed
                 report.conflicts += result.conflicts
                 report.notices += result.notices
+                report.reviews_pulled += result.reviews
                 estimate = report.pulled + (len(page["records"]) if more else 0)
                 self._progress(Stage.PULL, report.pulled, estimate)
                 if not more:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import RecordNotFound
@@ -30,7 +30,9 @@ from app.models.orm import (
     Change,
     Conflict,
     Meta,
+    Person,
     Record,
+    Review,
     SyncRejection,
     utcnow,
 )
@@ -39,10 +41,14 @@ from app.models.store import Store
 from app.models.validation import check_field, empty_value
 from app.sync.protocol import (
     MAX_PUSH_CHANGES,
+    MAX_PUSH_REVIEWS,
     PUSH_BATCH_BYTES,
     PullResponse,
     PushChange,
+    PushReview,
     RemoteRecord,
+    RemoteReview,
+    ReviewResult,
     version_key,
 )
 
@@ -58,6 +64,7 @@ DISPLAY_NAME = "display_name"
 LAST_SYNCED_AT = "last_synced_at"
 SCOPE = "scope"
 RESUME = "pull_resume"  # the server's token for the next page of an unfinished pull
+PEOPLE_HASH = "people_hash"  # the server's hash of the people list this store holds
 
 _READ_CHUNK = 2000  # change-log rows read at a time while building a batch
 _IN_CHUNK = 500  # ids per "IN (...)" (SQLite allows 999 parameters on old builds)
@@ -88,6 +95,7 @@ class SyncMeta:
     scope: list[int] | None
     resume: str | None  # set while a pull run is unfinished (see PullResponse.resume)
     clock: int
+    people_hash: str = ""  # of the people list held ("" before the first one)
 
     @property
     def signed_up(self) -> bool:
@@ -129,6 +137,7 @@ def sync_meta(store: Store) -> SyncMeta:
         scope=[int(o) for o in json.loads(scope)] if scope else None,
         resume=meta.get(RESUME) or None,
         clock=int(meta.get("clock", "0")),
+        people_hash=meta.get(PEOPLE_HASH) or "",
     )
 
 
@@ -250,14 +259,95 @@ def pending_groups(
 
 
 def pending_count(store: Store) -> int:
-    """Unsent change groups (what "N changes not yet synced" counts)."""
+    """Unsent change groups plus queued review entries (what "N changes not
+    yet synced" counts: a comment waiting to be sent is a change too)."""
     sql = text(
-        "SELECT count(*) FROM (SELECT 1 FROM changes WHERE seq > "
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM changes WHERE seq > "
         "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pushed_seq') "
-        "GROUP BY record_id, clock)"
+        "GROUP BY record_id, clock)) + (SELECT count(*) FROM reviews WHERE pending = 1)"
     )
     with store._read() as session:
         return int(session.execute(sql).scalar_one())
+
+
+def pending_review_count(store: Store) -> int:
+    """Review entries made here and not yet confirmed by the server."""
+    stmt = select(func.count()).select_from(Review).where(Review.pending.is_(True))
+    with store._read() as session:
+        return int(session.execute(stmt).scalar_one())
+
+
+def pending_reviews(
+    store: Store, limit: int | None = None, *, exclude: Iterable[str] = ()
+) -> list[PushReview]:
+    """The queued review entries to push, oldest first, at most ``limit``
+    (default ``MAX_PUSH_REVIEWS``), leaving out ``exclude`` (those sent
+    already in this run: an entry the server did not answer for waits for
+    the next run instead of looping)."""
+    limit = MAX_PUSH_REVIEWS if limit is None else limit
+    skip = set(exclude)
+    stmt = (
+        select(Review)
+        .where(Review.pending.is_(True))
+        .order_by(Review.written_at, Review.id)
+        .limit(limit + len(skip))
+    )
+    with store._read() as session:
+        rows = [r for r in session.scalars(stmt) if r.id not in skip][:limit]
+        return [
+            PushReview(
+                id=r.id, record_id=r.record_id, action=cast(Any, r.action), body=r.body,
+                basis=list(r.basis or []),
+                written_at=r.written_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+            )
+            for r in rows
+        ]
+
+
+@dataclass(frozen=True)
+class ReviewRejection:
+    """A pushed review entry the server refused: removed from the store, so
+    its text is kept here for the user (to copy it, or know why)."""
+
+    id: str
+    record_id: str
+    action: str
+    body: str
+    reason: str
+
+
+def mark_reviews_sent(
+    store: Store, sent: Sequence[PushReview], answers: Iterable[ReviewResult]
+) -> tuple[list[ReviewResult], list[ReviewRejection]]:
+    """Apply the server's answers to pushed entries, in one transaction:
+    ``accepted``/``superseded`` ones are confirmed (no longer pending; the
+    reason of a superseded one kept for the thread), ``rejected`` ones
+    removed and returned. Answers for entries not sent are ignored; sent
+    entries without an answer stay pending. Returns ``(confirmed, rejected)``."""
+    by_id = {r["id"]: r for r in sent}
+    confirmed: list[ReviewResult] = []
+    refused: list[ReviewRejection] = []
+    with store._write() as session:
+        for answer in answers:
+            entry = by_id.get(answer.get("id", ""))
+            if entry is None:
+                log.warning("The server answered for review entry %r, which was not sent", answer.get("id"))
+                continue
+            outcome, reason = answer.get("outcome"), answer.get("reason") or ""
+            if outcome == "rejected":
+                session.execute(delete(Review).where(Review.id == entry["id"]))
+                refused.append(ReviewRejection(entry["id"], entry["record_id"], entry["action"],
+                                               entry["body"], reason or "refused by the server"))
+            elif outcome in ("accepted", "superseded"):
+                session.execute(
+                    update(Review).where(Review.id == entry["id"])
+                    .values(pending=False, outcome=outcome, reason=reason)
+                )
+                confirmed.append(answer)
+            else:
+                log.warning("Unknown outcome %r for review entry %s; sending it again later",
+                            outcome, entry["id"])
+    return confirmed, refused
 
 
 @dataclass(frozen=True)
@@ -329,6 +419,8 @@ class ApplyResult:
     removed: int = 0  # local records dropped because their owner left the scope
     cursor: int = 0
     unindexed: int = 0  # records applied whose search entry waits for Store.index_pending
+    reviews: int = 0  # review entries of the page (new or already here)
+    people: int | None = None  # people stored, when the page carried the list
 
 
 def _parse_time(value: str | None) -> dt.datetime:
@@ -355,6 +447,14 @@ def _canonical(kind: str, name: str, value: Any) -> Any:
     if name == "status":
         if not isinstance(value, str) or value not in _STATUSES:
             raise _Invalid("not a known status")
+        return value
+    if name == "revision_of":
+        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 64):
+            raise _Invalid("not a record id")
+        return value
+    if name == "revision":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _Invalid("not a revision number")
         return value
     spec = _FIELD_SPECS[kind].get(name)
     if spec is None:
@@ -398,6 +498,8 @@ def _new_row(remote: RemoteRecord, kind: str) -> dict[str, Any]:
         "deleted_at": None,
         "versions": {},
         "owner_id": remote.get("owner"),
+        "revision_of": None,
+        "revision": 1,
     }
     row.update(_EMPTY_FIELDS[kind])  # (the empty lists are shared, and never changed in place)
     return row
@@ -545,7 +647,7 @@ def _drop_owners(store: Store, session: Session, owners: Sequence[int]) -> int:
             store._reindex(session, record)
     session.flush()
     for part in _chunks(ids):
-        for model in (Change, Conflict, NoticeRow, SyncRejection):
+        for model in (Change, Conflict, NoticeRow, SyncRejection, Review):
             session.execute(
                 delete(model).where(model.record_id.in_(part)).execution_options(
                     synchronize_session=False
@@ -612,6 +714,9 @@ def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = No
             notice.kind = n["kind"]
             notice.message = n["message"]
             result.notices += 1
+        result.reviews = _apply_reviews(session, page.get("reviews") or [])
+        if "people" in page:
+            result.people = _store_people(session, page["people"])
         if max_clock:
             # Lamport: the next local tick must be above every clock seen.
             session.execute(
@@ -628,7 +733,69 @@ def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = No
                 RESUME: str(resume) if resume else None,
             },
         )
+        if page.get("people_hash") is not None:
+            _set_meta(session, {PEOPLE_HASH: str(page.get("people_hash"))})
     return result
+
+
+# Pulled entries by id: a new one is inserted (seen when it is the user's
+# own), a known one takes the server's copy but keeps whether it was seen and
+# what this device wrote (``basis``, ``written_at``), and is no longer pending
+# (its push answer may have been lost). Applying a page twice changes nothing.
+_UPSERT_REVIEW = text("""
+INSERT INTO reviews (id, record_id, author_id, author, action, body, basis, outcome, reason,
+                     at, written_at, seq, pending, seen)
+VALUES (:id, :record_id, :author_id, :author, :action, :body, '[]', :outcome, :reason,
+        :at, :at, :seq, 0, :seen)
+ON CONFLICT (id) DO UPDATE SET
+    record_id = excluded.record_id, author_id = excluded.author_id, author = excluded.author,
+    action = excluded.action, body = excluded.body, outcome = excluded.outcome,
+    reason = excluded.reason, at = excluded.at, seq = excluded.seq, pending = 0
+""")
+
+
+def _review_params(remote: RemoteReview, me: int | None) -> dict[str, Any] | None:
+    """One pulled entry as the upsert's parameters, or ``None`` if malformed."""
+    try:
+        author_id = int(remote["author_id"])
+        return {
+            "id": str(remote["id"]), "record_id": str(remote["record_id"]), "author_id": author_id,
+            "author": str(remote.get("author") or ""), "action": str(remote["action"]),
+            "body": str(remote.get("body") or ""), "outcome": str(remote.get("outcome") or "accepted"),
+            "reason": str(remote.get("reason") or ""), "seq": int(remote["seq"]),
+            "at": _parse_time(remote.get("at")).astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "seen": author_id == me,
+        }
+    except (KeyError, TypeError, ValueError):
+        log.warning("Skipped a malformed review entry from the server: %r", remote)
+        return None
+
+
+def _apply_reviews(session: Session, remotes: Sequence[RemoteReview]) -> int:
+    """Upsert the page's review entries by id, in the page's transaction."""
+    if not remotes:
+        return 0
+    me = _int_or_none(_meta(session).get(USER_ID))
+    params = [p for p in (_review_params(r, me) for r in remotes) if p is not None]
+    if params:
+        session.execute(_UPSERT_REVIEW, params)
+    return len(params)
+
+
+def _store_people(session: Session, people: Sequence[Any]) -> int:
+    """Replace the people list (the server sends it whole, or not at all)."""
+    rows = []
+    for p in people:
+        try:
+            rows.append({"id": int(p["id"]), "name": str(p.get("name") or ""),
+                         "role": str(p.get("role") or "fellow"), "school": str(p.get("school") or ""),
+                         "cohorts": [str(c) for c in p.get("cohorts") or []]})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("Skipped a malformed person from the server: %r", p)
+    session.execute(delete(Person))
+    if rows:
+        session.execute(insert(Person), rows)
+    return len(rows)
 
 
 def would_remove(store: Store, page: PullResponse) -> tuple[int, int]:
@@ -777,6 +944,7 @@ __all__ = [
     "ConflictInfo",
     "NoticeInfo",
     "Rejection",
+    "ReviewRejection",
     "SyncMeta",
     "apply_pull_page",
     "conflicts_for",
@@ -784,9 +952,12 @@ __all__ = [
     "has_synced",
     "mark_notices_seen",
     "mark_pushed",
+    "mark_reviews_sent",
     "open_conflicts",
     "pending_count",
     "pending_groups",
+    "pending_review_count",
+    "pending_reviews",
     "rejections",
     "resolve_conflict",
     "set_account",

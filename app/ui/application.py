@@ -21,6 +21,7 @@ from app.paths import backup_dir, data_dir
 from app.ui import settings
 from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
+from app.ui.review_ui import ReviewUi
 from app.ui.store_dialogs import open_store_interactive
 from app.ui.sync_controller import SyncController
 from app.ui.sync_dialogs import SyncUi
@@ -98,6 +99,7 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
     window = MainWindow(store, runner, translations)
     sync = SyncController(store, runner)
     SyncUi(window, sync)
+    ReviewUi(window, store, runner, sync)
     window.show()
     if os.environ.get(BENCH_EXIT_ENV) == "1":
         QTimer.singleShot(0, lambda: _report_ready(window, started))

@@ -258,6 +258,11 @@ class FieldInput:
     def retranslate(self, texts: FieldTexts) -> None:
         """Most inputs show no text of their own."""
 
+    def set_read_only(self, read_only: bool) -> None:
+        """Show the value without letting it change (a submitted or approved
+        record, someone else's record). Text stays selectable where it can."""
+        self.container.setEnabled(not read_only)
+
 
 class _TextInput(FieldInput):
     def __init__(self, spec: FieldSpec) -> None:
@@ -276,6 +281,9 @@ class _TextInput(FieldInput):
     def on_change(self, slot: Callable[[], None]) -> None:
         self.edit.textChanged.connect(lambda *_: slot())
 
+    def set_read_only(self, read_only: bool) -> None:
+        self.edit.setReadOnly(read_only)
+
 
 class _LongTextInput(FieldInput):
     def __init__(self, spec: FieldSpec) -> None:
@@ -293,6 +301,9 @@ class _LongTextInput(FieldInput):
 
     def on_change(self, slot: Callable[[], None]) -> None:
         self.edit.textChanged.connect(slot)
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.edit.setReadOnly(read_only)
 
 
 class _ChoiceInput(FieldInput):
@@ -370,6 +381,9 @@ class _NumberInput(FieldInput):
         if self.spec.unit:
             self.box.setSuffix(" " + QCoreApplication.translate("Field", self.spec.unit))
 
+    def set_read_only(self, read_only: bool) -> None:
+        self.box.setReadOnly(read_only)
+
 
 class _DateInput(FieldInput):
     compact = True
@@ -413,8 +427,12 @@ class _DateInput(FieldInput):
         self.clear_button.setToolTip(texts.clear_date)
         self.clear_button.setAccessibleName(texts.clear_date)
 
+    def set_read_only(self, read_only: bool) -> None:
+        self.date_edit.setReadOnly(read_only)
+        self._update_clear()
+
     def _update_clear(self) -> None:
-        self.clear_button.setEnabled(not self.date_edit.is_empty())
+        self.clear_button.setEnabled(not self.date_edit.is_empty() and not self.date_edit.isReadOnly())
 
 
 class _BoolInput(FieldInput):
@@ -457,6 +475,9 @@ class _TagsInput(FieldInput):
         self._separator = texts.tag_separator
         self.edit.setPlaceholderText(texts.tags_hint)
 
+    def set_read_only(self, read_only: bool) -> None:
+        self.edit.setReadOnly(read_only)
+
 
 class _StepsInput(FieldInput):
     def __init__(self, spec: FieldSpec) -> None:
@@ -474,6 +495,9 @@ class _StepsInput(FieldInput):
 
     def retranslate(self, texts: FieldTexts) -> None:
         self.steps.retranslate()
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.steps.set_read_only(read_only)
 
 
 _INPUTS: dict[FieldType, Callable[[FieldSpec], FieldInput]] = {
@@ -563,6 +587,7 @@ class RecordEditor(QWidget):
     # "idle" | "pending" | "saving" | "saved" | "invalid" | "failed"
     save_state_changed = Signal(str)
     record_shown = Signal(object)  # id of the stored record now shown, or None
+    read_only_changed = Signal(bool)
 
     def __init__(self, store: Store, runner: TaskRunner, author: Callable[[], str],
                  parent: QWidget | None = None) -> None:
@@ -590,6 +615,10 @@ class RecordEditor(QWidget):
         self._captions: dict[str, QLabel] = {}
         self._problems: dict[str, QLabel] = {}
         self._form_kind: str | None = None
+        # Decides whether a stored record may be edited (set by the review UI):
+        # (record id, status) -> read-only. None: everything is editable.
+        self._lock_policy: Callable[[str, str], bool] | None = None
+        self._read_only = False
         self._debounce = self._make_timer(AUTOSAVE_DELAY_MS)
         self._deadline = self._make_timer(AUTOSAVE_MAX_DELAY_MS)
         self._build()
@@ -677,6 +706,16 @@ class RecordEditor(QWidget):
 
     def save_state(self) -> str:
         return self._state
+
+    def set_lock_policy(self, policy: Callable[[str, str], bool] | None) -> None:
+        """Who may edit what is decided outside the editor (the review workflow:
+        submitted and approved records, others' records); the editor asks the
+        policy whenever it shows a record or learns its new status."""
+        self._lock_policy = policy
+        self._apply_lock()
+
+    def is_read_only(self) -> bool:
+        return self._read_only
 
     def field_widget(self, name: str) -> QWidget:
         """The input of field ``name`` (``field_<name>``) in the shown form."""
@@ -803,6 +842,7 @@ class RecordEditor(QWidget):
         self._update_header()
         self._refresh_problems()
         self._settle_after_switch()
+        self._apply_lock()
         self.record_shown.emit(self.current_id())
 
     def _show_nothing(self) -> None:
@@ -811,6 +851,7 @@ class RecordEditor(QWidget):
         self._show_form(False)
         self._update_header()
         self._settle_after_switch()
+        self._apply_lock()
         self.record_shown.emit(None)
 
     def _settle_after_switch(self) -> None:
@@ -820,6 +861,18 @@ class RecordEditor(QWidget):
         else:
             self._last_error = ""
             self._set_state("idle")
+
+    def _apply_lock(self) -> None:
+        """Make the form read-only or editable as the policy says for the shown record."""
+        locked = bool(
+            self._lock_policy is not None and self._kind is not None and self._stored
+            and self._record_id is not None and self._lock_policy(self._record_id, self._status)
+        )
+        for field_input in self._inputs.values():
+            field_input.set_read_only(locked)
+        if locked != self._read_only:
+            self._read_only = locked
+            self.read_only_changed.emit(locked)
 
     def _show_form(self, visible: bool) -> None:
         self._scroll.setVisible(visible)
@@ -836,6 +889,7 @@ class RecordEditor(QWidget):
         except FieldbookError as exc:
             report_failure(exc)
         self._update_header()
+        self._apply_lock()
 
     def _adopt(self, changes: Mapping[str, Any]) -> None:
         """Put unsaved values back into the form as edits (they save as usual)."""
@@ -875,7 +929,7 @@ class RecordEditor(QWidget):
     # --- editing and saving ----------------------------------------------------
 
     def _on_edit(self, name: str) -> None:
-        if self._loading or self._kind is None or name not in self._inputs:
+        if self._loading or self._kind is None or name not in self._inputs or self._read_only:
             return
         raw = self._inputs[name].value()
         if raw == self._last_raw.get(name):
@@ -969,7 +1023,9 @@ class RecordEditor(QWidget):
         self._in_flight -= 1
         self._stored, self._creating = True, False
         self._confirmed = dict(record.values)
-        self._status = record.status
+        if record.status != self._status:
+            self._status = record.status
+            self._apply_lock()
         if not self._failed and not self._orphans:
             self._last_error = ""
         if self._in_flight == 0:

@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 
 from app.errors import FieldbookError
 from app.models.fields import FieldSpec, FieldType, kind_spec
@@ -38,6 +38,8 @@ log = logging.getLogger("fieldbook.ui")
 PAGE_SIZE = 200
 RECORD_ID_ROLE = Qt.ItemDataRole.UserRole
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+UNREAD_ROLE = Qt.ItemDataRole.UserRole + 2  # bool: the record has review entries not yet read
+MARKER_COLOUR = "#1565c0"
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -76,6 +78,25 @@ def _placeholder_brush() -> Any:
     return QGuiApplication.palette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
 
 
+_marker_icon: QIcon | None = None
+
+
+def marker_icon() -> QIcon:
+    """A small blue dot: "new review comments" (made once, after the app exists)."""
+    global _marker_icon
+    if _marker_icon is None:
+        pixmap = QPixmap(10, 10)
+        pixmap.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QColor(0, 0, 0, 0))
+        painter.setBrush(QColor(MARKER_COLOUR))
+        painter.drawEllipse(1, 1, 8, 8)
+        painter.end()
+        _marker_icon = QIcon(pixmap)
+    return _marker_icon
+
+
 class _PagedModel(QAbstractTableModel):
     """Shared paging, id lookup and retranslation; subclasses fetch pages."""
 
@@ -88,6 +109,7 @@ class _PagedModel(QAbstractTableModel):
         self._rows: list[RecordRow] = []
         self._rows_by_id: dict[str, int] = {}
         self._exhausted = True
+        self._marked: set[str] = set()  # records with unread review entries
         # Set while the model announces a change: a view or tester reacting
         # to that signal must not start fetching another page inside it.
         self._changing = False
@@ -216,6 +238,18 @@ class _PagedModel(QAbstractTableModel):
     def row_of(self, record_id: str) -> int | None:
         return self._rows_by_id.get(record_id)
 
+    def set_marked(self, record_ids: set[str]) -> None:
+        """Mark the rows of these records (unread review entries); only changed rows repaint."""
+        changed = (self._marked ^ record_ids) & self._rows_by_id.keys()
+        self._marked = set(record_ids)
+        last = self.columnCount() - 1
+        for record_id in changed:
+            row = self._rows_by_id[record_id]
+            self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+
+    def is_marked(self, record_id: str) -> bool:
+        return record_id in self._marked
+
     def record_id(self, row: int) -> str | None:
         return self._rows[row].id if 0 <= row < len(self._rows) else None
 
@@ -260,6 +294,12 @@ class _PagedModel(QAbstractTableModel):
             return row.id
         if role == KIND_ROLE:
             return row.kind
+        if role == UNREAD_ROLE:
+            return row.id in self._marked
+        if row.id in self._marked:
+            marked = self._marked_data(row, column, role)
+            if marked is not None:
+                return marked
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             text, _placeholder = self._cell(row, column)
             return text
@@ -268,6 +308,19 @@ class _PagedModel(QAbstractTableModel):
             return _placeholder_brush() if placeholder else None
         if role == Qt.ItemDataRole.TextAlignmentRole and self._numeric(column):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _marked_data(self, row: RecordRow, column: int, role: int) -> Any:
+        """A record with unread review entries: a dot in its first cell, bold text."""
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return marker_icon()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            text, _placeholder = self._cell(row, column)
+            return self.tr("{text}\nNew review comments").format(text=text)
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            return font
         return None
 
     def headerData(
@@ -369,8 +422,12 @@ class RecordTableModel(_PagedModel):
             value = row.cells[column] if column < len(row.cells) else None
             text = format_cell(spec.field(name), value)
             if name == spec.title_field and not text.strip():
-                return self.untitled(), True
-            return text, False
+                text, placeholder = self.untitled(), True
+            else:
+                placeholder = False
+            if name == spec.title_field and row.revision > 1:
+                text = self.tr("{title} · rev. {revision}").format(title=text, revision=row.revision)
+            return text, placeholder
         if column == len(columns):
             return tr_status(row.status), False
         return format_timestamp(row.updated_at), False
@@ -422,7 +479,10 @@ class SearchResultsModel(_PagedModel):
                 return row.kind, False
         if column == 1:
             title = str(row.cells[0] or "") if row.cells else ""
-            return (title, False) if title.strip() else (self.untitled(), True)
+            text, placeholder = (title, False) if title.strip() else (self.untitled(), True)
+            if row.revision > 1:
+                text = self.tr("{title} · rev. {revision}").format(title=text, revision=row.revision)
+            return text, placeholder
         if column == 2:
             return format_date(row.cells[1] if len(row.cells) > 1 else None), False
         return tr_status(row.status), False
@@ -432,6 +492,7 @@ __all__ = [
     "KIND_ROLE",
     "PAGE_SIZE",
     "RECORD_ID_ROLE",
+    "UNREAD_ROLE",
     "RecordTableModel",
     "SearchResultsModel",
 ]

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QToolBar,
     QVBoxLayout,
@@ -63,6 +64,7 @@ DEFAULT_SPLITTER_SIZES = (150, 470, 580)
 FIND_ROW_LIMIT = 2_000
 
 _ANY_DATE = QDate(MIN_YEAR - 1, 12, 31)
+PAGE_PREFIX = "page:"  # sidebar items that open a page (the review queue…), not a kind
 
 
 def _shortcut(standard: QKeySequence.StandardKey, fallback: str) -> list[QKeySequence]:
@@ -162,10 +164,17 @@ class MainWindow(QMainWindow):
         self._counts: dict[str, int] = {kind.value: 0 for kind in Kind}
         self._save_state = "idle"
         self._sync_text: str | None = None
+        self._unread_by_kind: dict[str, int] = {}
+        self._pages: dict[str, tuple[QWidget, bool]] = {}  # key -> (widget, wide)
+        self._page: str | None = None  # the page shown instead of the list, if any
         self._undo_stack = QUndoStack(self)
 
         self._build_sidebar()
         list_area = self._build_list_area()
+        # The list, or a page chosen in the sidebar below the kinds (review queue, dashboard).
+        self._middle = QStackedWidget(self)
+        self._middle.setObjectName("middle")
+        self._middle.addWidget(list_area)
         self._editor = RecordEditor(store, runner, author_name, self)
         self._editor.setObjectName("editor")
         # The editor with room above it for banners (sync conflicts).
@@ -178,7 +187,7 @@ class MainWindow(QMainWindow):
         self._splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self._splitter.setObjectName("splitter")
         self._splitter.setChildrenCollapsible(False)
-        for widget in (self._sidebar, list_area, self._editor_pane):
+        for widget in (self._sidebar, self._middle, self._editor_pane):
             self._splitter.addWidget(widget)
         self._splitter.setStretchFactor(1, 1)
         self._splitter.setStretchFactor(2, 1)
@@ -571,7 +580,15 @@ class MainWindow(QMainWindow):
         for row, kind in enumerate(Kind):
             name, count = tr_kind(kind.value), self._counts.get(kind.value, 0)
             item = self._sidebar.item(row)
-            item.setText(self.tr("{kind} ({count})").format(kind=name, count=count))
+            unread = self._unread_by_kind.get(kind.value, 0)
+            if unread:
+                item.setText(self.tr("{kind} ({count}) · {unread} new").format(
+                    kind=name, count=count, unread=unread))
+                item.setToolTip(self.tr("{unread} records with review comments you have not read")
+                                .format(unread=unread))
+            else:
+                item.setText(self.tr("{kind} ({count})").format(kind=name, count=count))
+                item.setToolTip("")
             parts.append(self.tr("{kind} {count}").format(kind=name, count=count))
         self._counts_label.setText(" · ".join(parts))
 
@@ -640,7 +657,12 @@ class MainWindow(QMainWindow):
     def _on_sidebar_row_changed(self, row: int) -> None:
         if row < 0:
             return
-        kind = Kind(self._sidebar.item(row).data(Qt.ItemDataRole.UserRole))
+        data = str(self._sidebar.item(row).data(Qt.ItemDataRole.UserRole))
+        if data.startswith(PAGE_PREFIX):
+            self._open_page(data.removeprefix(PAGE_PREFIX))
+            return
+        self._close_page()
+        kind = Kind(data)
         if kind == self._kind and not self._searching:
             return
         self._kind = kind
@@ -649,6 +671,69 @@ class MainWindow(QMainWindow):
             self._search.clear()  # back to the list, of the chosen kind
         else:
             self._apply_filters()
+
+    # --- pages (review queue, dashboard) -----------------------------------------
+
+    def add_page(self, key: str, widget: QWidget, *, wide: bool = False) -> None:
+        """A sidebar entry below the kinds that shows ``widget`` instead of the
+        list; a ``wide`` page also takes the editor's room (the dashboard)."""
+        item = QListWidgetItem()
+        item.setData(Qt.ItemDataRole.UserRole, PAGE_PREFIX + key)
+        self._sidebar.addItem(item)
+        self._middle.addWidget(widget)
+        self._pages[key] = (widget, wide)
+
+    def _page_item(self, key: str) -> QListWidgetItem | None:
+        for row in range(self._sidebar.count()):
+            item = self._sidebar.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == PAGE_PREFIX + key:
+                return item
+        return None
+
+    def set_page_text(self, key: str, text: str) -> None:
+        item = self._page_item(key)
+        if item is not None:
+            item.setText(text)
+
+    def set_page_visible(self, key: str, visible: bool) -> None:
+        """Hide a page's entry (no queue without a trainer account); leave it if shown."""
+        item = self._page_item(key)
+        if item is None:
+            return
+        item.setHidden(not visible)
+        if not visible and self._page == key:
+            self.set_kind(self._kind)
+
+    def show_page(self, key: str) -> None:
+        item = self._page_item(key)
+        if item is not None and not item.isHidden():
+            self._sidebar.setCurrentItem(item)
+
+    def current_page(self) -> str | None:
+        return self._page
+
+    def _open_page(self, key: str) -> None:
+        widget, wide = self._pages[key]
+        self._page = key
+        self._middle.setCurrentWidget(widget)
+        self._editor_pane.setVisible(not wide)
+        self._update_actions()
+
+    def _close_page(self) -> None:
+        if self._page is None:
+            return
+        self._page = None
+        self._middle.setCurrentIndex(0)
+        self._editor_pane.setVisible(True)
+
+    # --- review markers ---------------------------------------------------------
+
+    def set_unread(self, record_ids: set[str], by_kind: dict[str, int]) -> None:
+        """Mark records with review entries not yet read, in the lists and the sidebar."""
+        self._unread_by_kind = dict(by_kind)
+        self._list_model.set_marked(record_ids)
+        self._search_model.set_marked(record_ids)
+        self._show_counts()
 
     def _update_filter_visibility(self) -> None:
         lesson = self._kind is Kind.LESSON_PLAN
@@ -1054,6 +1139,9 @@ class MainWindow(QMainWindow):
 
     def table(self) -> QTableView:
         return self._table
+
+    def sidebar(self) -> QListWidget:
+        return self._sidebar
 
     def visible_row_count(self) -> int:
         """Rows the list (or the search results) holds now: loaded, not total."""

@@ -126,7 +126,9 @@ class StepsWidget(QWidget):
         super().__init__(parent)
         self._max_steps = max_steps
         self._filling = False
+        self._read_only = False
         self.table = self._make_table()
+        self._edit_triggers = self.table.editTriggers()
         self.add_button = QPushButton(self)
         self.remove_button = QPushButton(self)
         self.up_button = QPushButton(self)
@@ -310,7 +312,20 @@ class StepsWidget(QWidget):
         total = self.total_minutes()
         self.total_label.setText(self.tr("Total: {minutes} min").format(minutes=total))
 
+    def set_read_only(self, read_only: bool) -> None:
+        """Show the steps without letting them change (a record under review)."""
+        self._read_only = read_only
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.NoEditTriggers if read_only else self._edit_triggers)
+        for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
+            button.setVisible(not read_only)
+        self._update_buttons()
+
     def _update_buttons(self) -> None:
+        if self._read_only:
+            for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
+                button.setEnabled(False)
+            return
         row, count = self.table.currentRow(), self.table.rowCount()
         self.add_button.setEnabled(count < self._max_steps)
         self.remove_button.setEnabled(0 <= row < count)

@@ -231,6 +231,164 @@
     </message>
 </context>
 <context>
+    <name>DashboardModel</name>
+    <message>
+        <source>Fellow</source>
+        <translation>学员</translation>
+    </message>
+    <message>
+        <source>School</source>
+        <translation>学校</translation>
+    </message>
+    <message>
+        <source>Lesson plans submitted</source>
+        <translation>已提交教案</translation>
+    </message>
+    <message>
+        <source>Approved</source>
+        <translation>已通过</translation>
+    </message>
+    <message>
+        <source>Returned</source>
+        <translation>已退回</translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation>待审阅</translation>
+    </message>
+    <message>
+        <source>Training hours</source>
+        <translation>培训学时</translation>
+    </message>
+    <message>
+        <source>Exchange activities</source>
+        <translation>交流活动</translation>
+    </message>
+    <message>
+        <source>Waiting &gt; {days} days</source>
+        <translation>待审阅超过 {days} 天</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>合计</translation>
+    </message>
+</context>
+<context>
+    <name>DashboardPage</name>
+    <message>
+        <source>Dashboard</source>
+        <translation>数据概览</translation>
+    </message>
+    <message>
+        <source>Cohort:</source>
+        <translation>期次：</translation>
+    </message>
+    <message>
+        <source>Fellow:</source>
+        <translation>学员：</translation>
+    </message>
+    <message>
+        <source>From:</source>
+        <translation>从：</translation>
+    </message>
+    <message>
+        <source>To:</source>
+        <translation>到：</translation>
+    </message>
+    <message>
+        <source>Waiting longer than:</source>
+        <translation>等待超过：</translation>
+    </message>
+    <message>
+        <source>“—” means any date</source>
+        <translation>“—”表示不限日期</translation>
+    </message>
+    <message>
+        <source> days</source>
+        <translation> 天</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <source>Save these figures as a spreadsheet file (CSV)</source>
+        <translation>将这些数据保存为表格文件（CSV）</translation>
+    </message>
+    <message>
+        <source>Nothing to show for these filters.</source>
+        <translation>当前筛选条件下没有数据。</translation>
+    </message>
+    <message>
+        <source>All cohorts</source>
+        <translation>全部期次</translation>
+    </message>
+    <message>
+        <source>All fellows</source>
+        <translation>全部学员</translation>
+    </message>
+    <message>
+        <source>Could not compute the figures: {error}</source>
+        <translation>无法统计数据：{error}</translation>
+    </message>
+    <message>
+        <source>{submitted} lesson plans submitted, {approved} approved, {returned} returned; {hours} training hours; {exchanges} exchange activities; {stale} reviews waiting longer than {days} days.</source>
+        <translation>已提交教案 {submitted} 份，批准 {approved} 份，退回 {returned} 份；培训 {hours} 学时；交流活动 {exchanges} 次；{stale} 份等待审阅超过 {days} 天。</translation>
+    </message>
+    <message>
+        <source>Lesson plans per fellow</source>
+        <translation>各学员教案</translation>
+    </message>
+    <message>
+        <source>Submitted</source>
+        <translation>已提交</translation>
+    </message>
+    <message>
+        <source>Approved</source>
+        <translation>已通过</translation>
+    </message>
+    <message>
+        <source>Returned</source>
+        <translation>已退回</translation>
+    </message>
+    <message>
+        <source>Training hours per fellow</source>
+        <translation>各学员培训学时</translation>
+    </message>
+    <message>
+        <source>Hours</source>
+        <translation>学时</translation>
+    </message>
+    <message>
+        <source>Exchange activities by type</source>
+        <translation>各类交流活动</translation>
+    </message>
+    <message>
+        <source>Activities</source>
+        <translation>活动次数</translation>
+    </message>
+    <message>
+        <source>Export the dashboard</source>
+        <translation>导出数据概览</translation>
+    </message>
+    <message>
+        <source>dashboard.csv</source>
+        <translation>数据概览.csv</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <source>Saved the dashboard to {path}</source>
+        <translation>数据概览已保存到 {path}</translation>
+    </message>
+    <message>
+        <source>Could not save the dashboard: {error}</source>
+        <translation>无法保存数据概览：{error}</translation>
+    </message>
+</context>
+<context>
     <name>Field</name>
     <message>
         <source>Phase</source>
@@ -551,6 +709,14 @@
         <translation>无法读取记录：{error}</translation>
     </message>
     <message>
+        <source>{kind} ({count}) · {unread} new</source>
+        <translation>{kind} ({count}) · {unread} 条新</translation>
+    </message>
+    <message>
+        <source>{unread} records with review comments you have not read</source>
+        <translation>{unread} 条记录有未读的审阅意见</translation>
+    </message>
+    <message>
         <source>{kind} ({count})</source>
         <translation>{kind}（{count}）</translation>
     </message>
@@ -744,6 +910,309 @@
         <source>Updated</source>
         <translation>更新时间</translation>
     </message>
+    <message>
+        <source>{title} · rev. {revision}</source>
+        <translation>{title} · 第 {revision} 版</translation>
+    </message>
+</context>
+<context>
+    <name>Review</name>
+    <message>
+        <source>Submitted for review</source>
+        <translation>已提交审阅</translation>
+    </message>
+    <message>
+        <source>Took it back to edit</source>
+        <translation>已撤回修改</translation>
+    </message>
+    <message>
+        <source>Approved</source>
+        <translation>已批准</translation>
+    </message>
+    <message>
+        <source>Returned for revision</source>
+        <translation>已退回修改</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>评论</translation>
+    </message>
+    <message>
+        <source>(unknown)</source>
+        <translation>（未知）</translation>
+    </message>
+    <message>
+        <source>waiting to be sent (written {time})</source>
+        <translation>等待发送（写于 {time}）</translation>
+    </message>
+    <message>
+        <source>{author} · {action} · {time}</source>
+        <translation>{author} · {action} · {time}</translation>
+    </message>
+    <message>
+        <source>Your decision is waiting to be sent. It is sent with the next sync.</source>
+        <translation>你的审阅决定正在等待发送，将在下次同步时发出。</translation>
+    </message>
+    <message>
+        <source>Read-only: this is a fellow&apos;s record. Approve it or return it for revision.</source>
+        <translation>只读：这是学员的记录。请批准，或退回修改。</translation>
+    </message>
+    <message>
+        <source>Read-only: this record belongs to someone else.</source>
+        <translation>只读：这条记录属于其他人。</translation>
+    </message>
+    <message>
+        <source>Submitted for review: read-only until you withdraw it to edit.</source>
+        <translation>已提交审阅：撤回修改之前为只读。</translation>
+    </message>
+    <message>
+        <source>Approved: read-only. Start a new revision to change it.</source>
+        <translation>已批准：只读。如需修改，请创建新修订版。</translation>
+    </message>
+    <message>
+        <source>Returned for revision: edit it and submit it again.</source>
+        <translation>已退回修改：请修改后重新提交审阅。</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewPanel</name>
+    <message>
+        <source>Submit for review</source>
+        <translation>提交审阅</translation>
+    </message>
+    <message>
+        <source>Hand this record in to your trainer. It is sent with the next sync.</source>
+        <translation>将这条记录提交给培训师审阅，将在下次同步时发出。</translation>
+    </message>
+    <message>
+        <source>Withdraw to edit</source>
+        <translation>撤回修改</translation>
+    </message>
+    <message>
+        <source>Take the record back from review so you can change it.</source>
+        <translation>从审阅中撤回这条记录，以便修改。</translation>
+    </message>
+    <message>
+        <source>Start a new revision</source>
+        <translation>创建新修订版</translation>
+    </message>
+    <message>
+        <source>Copy this approved record into a new draft; the approved one stays as it is.</source>
+        <translation>将这条已批准的记录复制为新的草稿；已批准的版本保持不变。</translation>
+    </message>
+    <message>
+        <source>Approve</source>
+        <translation>批准</translation>
+    </message>
+    <message>
+        <source>Return for revision</source>
+        <translation>退回修改</translation>
+    </message>
+    <message>
+        <source>Send the record back to the fellow. Write what to change first.</source>
+        <translation>将记录退回给学员。请先写明需要修改的地方。</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>评论</translation>
+    </message>
+    <message>
+        <source>Write a comment…</source>
+        <translation>写评论…</translation>
+    </message>
+    <message>
+        <source>No review comments yet.</source>
+        <translation>还没有审阅意见。</translation>
+    </message>
+    <message>
+        <source>Review: {status}</source>
+        <translation>审阅：{status}</translation>
+    </message>
+    <message>
+        <source>{text} · rev. {revision}</source>
+        <translation>{text} · 第 {revision} 版</translation>
+    </message>
+    <message>
+        <source>A comment is required to return the record for revision.</source>
+        <translation>退回修改时必须填写评论。</translation>
+    </message>
+    <message>
+        <source>The record changed before this decision arrived.</source>
+        <translation>该决定送达之前，记录已发生变化。</translation>
+    </message>
+    <message>
+        <source>Not applied: {reason}</source>
+        <translation>未生效：{reason}</translation>
+    </message>
+    <message>
+        <source>New · {header}</source>
+        <translation>新 · {header}</translation>
+    </message>
+    <message>
+        <source>{what}: {error}</source>
+        <translation>{what}：{error}</translation>
+    </message>
+    <message>
+        <source>Could not submit the record</source>
+        <translation>无法提交审阅</translation>
+    </message>
+    <message>
+        <source>Could not withdraw the record</source>
+        <translation>无法撤回记录</translation>
+    </message>
+    <message>
+        <source>Could not start a new revision</source>
+        <translation>无法创建新修订版</translation>
+    </message>
+    <message>
+        <source>Write what should be changed before returning the record.</source>
+        <translation>退回之前，请写明需要修改的地方。</translation>
+    </message>
+    <message>
+        <source>Could not save the decision</source>
+        <translation>无法保存审阅决定</translation>
+    </message>
+    <message>
+        <source>Write a comment first.</source>
+        <translation>请先写评论。</translation>
+    </message>
+    <message>
+        <source>Could not save the comment</source>
+        <translation>无法保存评论</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewQueueModel</name>
+    <message>
+        <source>(untitled)</source>
+        <translation>（无标题）</translation>
+    </message>
+    <message>
+        <source>Submitted</source>
+        <translation>提交时间</translation>
+    </message>
+    <message>
+        <source>Fellow</source>
+        <translation>学员</translation>
+    </message>
+    <message>
+        <source>School</source>
+        <translation>学校</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <source>Rev.</source>
+        <translation>版本</translation>
+    </message>
+    <message>
+        <source>Comments</source>
+        <translation>评论</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewQueuePage</name>
+    <message>
+        <source>Review queue</source>
+        <translation>待审阅</translation>
+    </message>
+    <message>
+        <source>Fellow:</source>
+        <translation>学员：</translation>
+    </message>
+    <message>
+        <source>Kind:</source>
+        <translation>类型：</translation>
+    </message>
+    <message>
+        <source>School:</source>
+        <translation>学校：</translation>
+    </message>
+    <message>
+        <source>Submitted from:</source>
+        <translation>提交日期从：</translation>
+    </message>
+    <message>
+        <source>To:</source>
+        <translation>到：</translation>
+    </message>
+    <message>
+        <source>“—” means any date</source>
+        <translation>“—”表示不限日期</translation>
+    </message>
+    <message>
+        <source>Clear filters</source>
+        <translation>清除筛选</translation>
+    </message>
+    <message>
+        <source>Nothing is waiting for your review.</source>
+        <translation>没有等待你审阅的记录。</translation>
+    </message>
+    <message>
+        <source>All fellows</source>
+        <translation>全部学员</translation>
+    </message>
+    <message>
+        <source>{name} ({count})</source>
+        <translation>{name} ({count})</translation>
+    </message>
+    <message>
+        <source>All kinds</source>
+        <translation>全部类型</translation>
+    </message>
+    <message>
+        <source>All schools</source>
+        <translation>全部学校</translation>
+    </message>
+    <message>
+        <source>Could not read the review queue: {error}</source>
+        <translation>无法读取待审阅列表：{error}</translation>
+    </message>
+    <message>
+        <source>1 waiting</source>
+        <translation>1 条待审阅</translation>
+    </message>
+    <message>
+        <source>{count} waiting</source>
+        <translation>{count} 条待审阅</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewUi</name>
+    <message>
+        <source>Review queue ({count})</source>
+        <translation>待审阅 ({count})</translation>
+    </message>
+    <message>
+        <source>Review queue</source>
+        <translation>待审阅</translation>
+    </message>
+    <message>
+        <source>Dashboard</source>
+        <translation>数据概览</translation>
+    </message>
+    <message>
+        <source>1 new review comment</source>
+        <translation>1 条新审阅意见</translation>
+    </message>
+    <message>
+        <source>{count} new review comments</source>
+        <translation>{count} 条新审阅意见</translation>
+    </message>
+    <message>
+        <source>Click to open the next record with review comments you have not read.</source>
+        <translation>点击打开下一条有未读审阅意见的记录。</translation>
+    </message>
+    <message>
+        <source>Started revision {revision} as a new draft.</source>
+        <translation>已创建第 {revision} 版草稿。</translation>
+    </message>
 </context>
 <context>
     <name>SearchResultsModel</name>
@@ -762,6 +1231,10 @@
     <message>
         <source>Status</source>
         <translation>状态</translation>
+    </message>
+    <message>
+        <source>{title} · rev. {revision}</source>
+        <translation>{title} · 第 {revision} 版</translation>
     </message>
 </context>
 <context>
@@ -1365,12 +1838,50 @@
         <source>Unknown field.</source>
         <translation>未知字段。</translation>
     </message>
+    <message>
+        <source>Only the author can submit or take back this record.</source>
+        <translation>只有作者可以提交或撤回这条记录。</translation>
+    </message>
+    <message>
+        <source>A record that is {status} cannot be changed this way.</source>
+        <translation>状态为“{status}”的记录不能这样更改。</translation>
+    </message>
+    <message>
+        <source>Write a comment.</source>
+        <translation>请填写评论。</translation>
+    </message>
+    <message>
+        <source>At most {max} characters.</source>
+        <translation>最多 {max} 个字符。</translation>
+    </message>
+    <message>
+        <source>Unknown decision {action}.</source>
+        <translation>未知的审阅决定：{action}。</translation>
+    </message>
+    <message>
+        <source>You cannot review your own record.</source>
+        <translation>不能审阅自己的记录。</translation>
+    </message>
+    <message>
+        <source>Only a submitted record can be approved or returned.</source>
+        <translation>只有已提交的记录才能批准或退回。</translation>
+    </message>
+    <message>
+        <source>Your decision on this record is waiting to be sent.</source>
+        <translation>你对这条记录的审阅决定正在等待发送。</translation>
+    </message>
 </context>
 <context>
     <name>_PagedModel</name>
     <message>
         <source>Could not read the records: {error}</source>
         <translation>无法读取记录：{error}</translation>
+    </message>
+    <message>
+        <source>{text}
+New review comments</source>
+        <translation>{text}
+有新的审阅意见</translation>
     </message>
     <message>
         <source>(untitled)</source>

@@ -24,7 +24,7 @@ Fixtures (stable names, used by tests/server/test_sync_*.py):
 ``app -> FastAPI``          ``create_app(settings, engine=engine)``
 ``client -> TestClient``    a ``fastapi.testclient.TestClient`` on ``app`` (lifespan run)
 ``make_user(role="fellow", cohort=None, username=None, password="correct horse",
-            display_name="") -> User``
+            display_name="", school="") -> User``
                             a committed user; ``cohort`` is a cohort *name*, created if missing
                             (a fellow is moved there, a trainer added)
 ``auth_headers(user) -> dict``
@@ -231,9 +231,10 @@ def make_user(session: Session) -> Callable[..., db.User]:
         username: str | None = None,
         password: str = DEFAULT_PASSWORD,
         display_name: str = "",
+        school: str = "",
     ) -> db.User:
         name = username or f"{role}{next(counter)}"
-        user = admin.create_user(session, name, password, role, display_name)
+        user = admin.create_user(session, name, password, role, display_name, school)
         if cohort is not None:
             try:
                 admin.get_cohort(session, cohort)

@@ -61,6 +61,27 @@ def test_create_user_and_sign_in(cli: Any, client: Any) -> None:
     assert response.json()["user"]["display_name"] == "李伟"
 
 
+def test_create_user_with_a_school(cli: Any, client: Any, session: Session) -> None:
+    code, _out, err = cli(
+        "create-user", "zhang", "--role", "fellow", "--school", " 红星小学 ", "--password-stdin",
+        stdin="correct horse\n",
+    )
+    assert (code, err) == (0, "")
+    assert admin.get_user(session, "zhang").school == "红星小学"
+    body = client.post("/api/v1/auth/login", json={"username": "zhang", "password": "correct horse"}).json()
+    assert body["user"]["school"] == "红星小学"
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["school"] == "红星小学"
+    # Without --school: none; a bad one is refused and creates nothing.
+    assert cli("create-user", "li", "--role", "fellow", "--password-stdin", stdin="correct horse\n")[0] == 0
+    assert admin.get_user(session, "li").school == ""
+    code, _out, err = cli("create-user", "wang", "--role", "fellow", "--school", "x" * 101,
+                          "--password-stdin", stdin="correct horse\n")
+    assert code == 1 and "school is too long" in err
+    with pytest.raises(admin.AdminError):
+        admin.get_user(session, "wang")
+
+
 @pytest.mark.parametrize(
     "args, stdin, message",
     [
@@ -196,6 +217,9 @@ def test_demo(cli: Any, client: Any, session: Session) -> None:
         assert response.status_code == 200, username
     assert members(session, "fellow1") == [admin.DEMO_COHORT]
     assert members(session, "trainer") == [admin.DEMO_COHORT]
+    session.expire_all()
+    schools = {admin.get_user(session, name).school for name in ("fellow1", "fellow2")}
+    assert schools == {"红星小学", "青山小学"}
     # Again: new passwords, nothing duplicated.
     code, out2, _err = cli("demo")
     assert code == 0

@@ -46,6 +46,7 @@ def test_login_returns_tokens_and_user(client: Any, make_user: Any) -> None:
         "username": user.username,
         "display_name": "王老师",
         "role": "trainer",
+        "school": "",
     }
     me = client.get(ME, headers=bearer(body["access_token"]))
     assert me.status_code == 200

@@ -118,7 +118,9 @@ def test_export_json_and_import_round_trip(
     records = json.loads(exported.read_text(encoding="utf-8"))
     assert len(records) == 5
     lesson = next(r for r in records if r["kind"] == "lesson_plan")
-    assert set(lesson) == {"id", "kind", "status", "author", "created_at", "updated_at", "fields"}
+    assert set(lesson) == {"id", "kind", "status", "author", "created_at", "updated_at", "revision",
+                           "revision_of", "fields"}
+    assert (lesson["revision"], lesson["revision_of"]) == (1, None)
     assert lesson["fields"]["tags"] == ["分数", "三年级"]
     assert lesson["fields"]["planned_date"] is None
 

@@ -9,7 +9,7 @@ against the response model would only cost time).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -25,7 +25,13 @@ from app.server.sync_schemas import (
     PushResponseModel,
 )
 from app.server.sync_service import DeviceRolledBack, pull, push
-from app.sync.protocol import MIN_SUPPORTED_PROTOCOL, PROTOCOL_VERSION, PullRequest, PushRequest
+from app.sync.protocol import (
+    MIN_SUPPORTED_PROTOCOL,
+    PROTOCOL_VERSION,
+    PullRequest,
+    PushRequest,
+    ReviewAction,
+)
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
@@ -53,7 +59,7 @@ def _json(payload: Any) -> Response:
     "/push",
     response_model=PushResponseModel,
     responses=_PUSH_ERRORS,
-    summary="Send change groups; all or nothing, idempotent per device",
+    summary="Send change groups and review entries; all or nothing, idempotent",
 )
 def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser) -> Response:
     _check_protocol(body.protocol)
@@ -72,6 +78,18 @@ def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser)
             for c in body.changes
         ],
     }
+    if body.reviews is not None:
+        request["reviews"] = [
+            {
+                "id": r.id,
+                "record_id": r.record_id,
+                "action": cast(ReviewAction, r.action),  # checked per entry by the service
+                "body": r.body,
+                "basis": list(r.basis),
+                "written_at": r.written_at,
+            }
+            for r in body.reviews
+        ]
     try:
         return _json(push(session, user, request))
     except DeviceRolledBack:
@@ -100,4 +118,6 @@ def pull_changes(body: PullRequestModel, session: SessionDep, user: CurrentUser)
         request["device_id"] = body.device_id
     if body.pushed_seq is not None:
         request["pushed_seq"] = body.pushed_seq
+    if body.people_hash is not None:
+        request["people_hash"] = body.people_hash
     return _json(pull(session, user, request))
