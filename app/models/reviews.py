@@ -513,8 +513,8 @@ def revision_info(store: Store, record_id: str) -> tuple[str | None, int]:
 # --- dashboard ----------------------------------------------------------------------
 
 # With no range every record counts; with one, only those dated inside it.
-_IN_RANGE = ("((:start IS NULL AND :end IS NULL) OR ({col} IS NOT NULL AND (:start IS NULL OR {col} >= :start)"
-             " AND (:end IS NULL OR {col} <= :end)))")
+_IN_RANGE = ("((:start IS NULL AND :end IS NULL) OR ({col} IS NOT NULL"
+             " AND (:start IS NULL OR {col} >= :start) AND (:end IS NULL OR {col} <= :end)))")
 _LESSON = "r.kind = 'lesson_plan' AND " + _IN_RANGE.format(col="r.planned_date")
 # Records without an owner were made here and never synced: the user's own.
 _FIGURES_SQL = f"""

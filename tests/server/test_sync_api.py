@@ -180,6 +180,23 @@ def test_a_pull_below_the_devices_mark_sends_its_own_writes_too(
     assert fields_sent(pushed_seq=1) > 0, "a store that knows of less than it pushed gets them back"
 
 
+def test_groups_of_different_records_may_come_in_any_order(
+    client: Any, session: Session, make_user: MakeUser, auth_headers: Headers
+) -> None:
+    """The client sends the groups of one kind side by side (they compress
+    better); only each record's own groups must keep their order."""
+    fellow = make_user()
+    rid = new_id()
+    body = push_body(change(2, rid, {"grade": 4}), change(1), change(3, rid, {"grade": 5}),
+                     {**change(4), "kind": "training", "fields": {"title": "集训"}})
+    answer = client.post(PUSH, json=body, headers=auth_headers(fellow))
+    assert answer.status_code == 200 and answer.json() == {"protocol": PROTOCOL_VERSION, "last_seq": 4,
+                                                            "results": []}
+    session.expire_all()
+    assert session.get(SyncRecord, rid).fields["grade"] == 5  # type: ignore[union-attr]
+    assert stored(session)[0] == 3
+
+
 def test_the_schema_lists_the_sync_endpoints(client: Any) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "post" in paths[PUSH] and "post" in paths[PULL]
@@ -277,6 +294,9 @@ def test_a_scope_naming_strangers_reveals_nothing(client: Any, make_user: MakeUs
 # --------------------------------------------------------------------------- hostile bodies
 
 
+RID = "0b3c7d4e-5f60-4a71-8b92-a3b4c5d6e7f8"
+
+
 def _hostile_pushes() -> list[tuple[str, Any]]:
     good = change()
     return [
@@ -307,7 +327,8 @@ def _hostile_pushes() -> list[tuple[str, Any]]:
         ("too many fields",
          push_body({**good, "fields": {f"f{i}": i for i in range(MAX_FIELDS_PER_CHANGE + 1)}})),
         ("too many changes", push_body(*[change(i + 1) for i in range(MAX_PUSH_CHANGES + 1)])),
-        ("seqs out of order", push_body(change(2), change(1))),
+        ("a record's seqs out of order", push_body(change(2, RID), change(1, RID))),
+        ("two changes with one seq", push_body(change(1), change(1))),
         ("server's device id", push_body(good, device="server")),
         ("device id with spaces", push_body(good, device="my laptop")),
         ("device id too long", push_body(good, device="d" * 65)),
