@@ -1,6 +1,7 @@
 """``fieldbook sync|status|export|import``: the command-line face of Fieldbook.
 
-The same store and sync engine as the desktop app, without Qt:
+The same store and sync engine as the desktop app, without Qt (``sync`` also
+uploads the files attached since the last sync, after the records):
 
     fieldbook sync [--server URL] [--user NAME] [--password-stdin] [--data-dir DIR]
                    [--yes-mass-delete] [--retries N]
@@ -43,12 +44,14 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from app.errors import FieldbookError, RecordNotFound, ValidationFailed
+from app.models import attachments
 from app.models.fields import KINDS, FieldType, Kind, Status, kind_spec
 from app.models.orm import Record
 from app.models.store import Store
 from app.models.validation import to_json
 from app.paths import data_dir, store_path
 from app.sync import replica
+from app.sync.blobs import BlobTransfer, after_transfers
 from app.sync.client import ApiClient, normalize_server_url
 from app.sync.engine import Backoff, SyncEngine, SyncReport, sign_in
 from app.sync.errors import AuthRequired, MassDeletePending, SyncError
@@ -205,10 +208,29 @@ def _sync(args: argparse.Namespace, store: Store) -> int:
 
         can_ask = not password_given and sys.stdin.isatty()
         report = _run_with_retries(engine, args.retries, can_sign_in=can_ask, sign_in_again=sign_in_again)
+        _print_report(store, report)
+        _upload_files(store, client)
     finally:
         client.close()
-    _print_report(store, report)
     return EXIT_OK
+
+
+def _upload_files(store: Store, client: ApiClient) -> None:
+    """Attached files go after the records that use them (docs/attachments.md).
+    A failure here leaves them waiting: the next sync continues the upload
+    where the server has it."""
+    transfer = BlobTransfer(store, client)
+    try:
+        upload = transfer.upload_pending()
+    except SyncError as exc:
+        left = len(attachments.pending_uploads(store))
+        raise Failed(f"{left} attached file(s) not uploaded yet ({exc}); "
+                     "the next sync continues where this one stopped") from exc
+    _out(f"Files: {upload.summary()}.")
+    for sha, reason in upload.refused.items():
+        info = attachments.blob_info(store, sha)
+        _out(f"  refused: file {sha[:12]}: {info.error if info else reason}")
+    after_transfers(store)
 
 
 def _run_with_retries(
@@ -277,6 +299,10 @@ def _status(args: argparse.Namespace, store: Store) -> int:
     else:
         _out("Last synced:    never")
     _out(f"Pending:        {replica.pending_count(store)} change(s) not yet sent")
+    waiting = attachments.pending_uploads(store)
+    if waiting:
+        size = sum(info.size for info in waiting) / (1024 * 1024)
+        _out(f"Files:          {len(waiting)} to upload ({size:.1f} MB)")
     _out(f"Conflicts:      {len(replica.open_conflicts(store))} to look at")
     refused = replica.rejections(store)
     if refused:
@@ -375,6 +401,8 @@ def _csv_cell(ftype: FieldType | None, value: Any) -> str:
         return ""
     if ftype is FieldType.TAGS:
         text = "; ".join(value)
+    elif ftype is FieldType.ATTACHMENTS:
+        text = "; ".join(str(ref.get("name") or "") for ref in value)
     elif ftype is FieldType.STEPS:
         text = json.dumps(value, ensure_ascii=False) if value else ""
     elif ftype is FieldType.BOOL:

@@ -20,6 +20,8 @@ LONG_TEXT_MAX = 20_000
 TAGS_MAX = 30
 TAG_MAX = 40
 STEPS_MAX = 50
+ATTACHMENTS_MAX = 50  # files on one record (docs/attachments.md)
+ATTACHMENT_NAME_MAX = 255
 
 
 class FieldType(enum.Enum):
@@ -32,6 +34,9 @@ class FieldType(enum.Enum):
     BOOL = "bool"
     STEPS = "steps"  # the lesson procedure: list of LessonStep dicts
     TAGS = "tags"  # list of short strings
+    # list of AttachmentRef dicts (docs/attachments.md). The generic editor
+    # skips this type: the UI shows its own attachments strip instead.
+    ATTACHMENTS = "attachments"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class FieldSpec:
     choices: tuple[Choice, ...] = ()
     searchable: bool = False
     unit: str = ""  # e.g. "min", shown as a suffix
+    # False: the generic editor form makes no input for it (attachments have
+    # their own widget and are changed through app.models.attachments).
+    in_form: bool = True
 
     def choice_codes(self) -> frozenset[str]:
         return frozenset(c.code for c in self.choices)
@@ -135,6 +143,18 @@ def _long(name: str, label: str) -> FieldSpec:
     return FieldSpec(name, label, FieldType.LONGTEXT, max_length=LONG_TEXT_MAX, searchable=True)
 
 
+def _attachments() -> FieldSpec:
+    """The same field on every kind: files travel apart from the record, only
+    their references (sha256, name, size, type) are in it."""
+    return FieldSpec(
+        "attachments",
+        QT_TRANSLATE_NOOP("Field", "Attachments"),
+        FieldType.ATTACHMENTS,
+        max_length=ATTACHMENTS_MAX,
+        in_form=False,
+    )
+
+
 LESSON_FIELDS = (
     FieldSpec(
         "title",
@@ -176,6 +196,7 @@ LESSON_FIELDS = (
         "tags", QT_TRANSLATE_NOOP("Field", "Tags"), FieldType.TAGS, max_length=TAGS_MAX,
         searchable=True,
     ),
+    _attachments(),
 )
 
 TRAINING_FIELDS = (
@@ -208,6 +229,7 @@ TRAINING_FIELDS = (
     _long("topics", QT_TRANSLATE_NOOP("Field", "Topics")),
     _long("takeaways", QT_TRANSLATE_NOOP("Field", "Key takeaways")),
     _long("action_plan", QT_TRANSLATE_NOOP("Field", "Action plan")),
+    _attachments(),
 )
 
 EXCHANGE_FIELDS = (
@@ -253,6 +275,7 @@ EXCHANGE_FIELDS = (
     _long("activities", QT_TRANSLATE_NOOP("Field", "Activities")),
     _long("observations", QT_TRANSLATE_NOOP("Field", "Observations")),
     _long("outcomes", QT_TRANSLATE_NOOP("Field", "Outcomes and follow-ups")),
+    _attachments(),
 )
 
 

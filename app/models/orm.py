@@ -70,6 +70,8 @@ class Record(Base):
     # never changed. ``revision_of`` is the chain's first record (None for it).
     revision_of: Mapped[str | None] = mapped_column(String, nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # Every kind's list of AttachmentRef (docs/attachments.md), schema v5.
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=True)
 
     __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "record"}
 
@@ -220,6 +222,23 @@ class Person(Base):
     role: Mapped[str] = mapped_column(String, default="fellow")
     school: Mapped[str] = mapped_column(String, default="")
     cohorts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Blob(Base):
+    """A file's content known to this store, named by its SHA-256
+    (docs/attachments.md): here and waiting to upload, or known from a
+    pulled record and not here yet."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String, primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String)
+    # local, uploading, uploaded, remote, downloading, downloaded
+    state: Mapped[str] = mapped_column(String, default="local")
+    original_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 KIND_CLASSES: dict[str, type[Record]] = {

@@ -193,6 +193,24 @@ INSERT INTO meta (key, value) VALUES ('people_hash', '');
 """
 
 
+# Version 5 adds attachments (docs/attachments.md): every record gets its
+# list of file references, and the blobs table tracks each file's content
+# (named by its SHA-256) through upload and download.
+_V5 = """
+ALTER TABLE records ADD COLUMN attachments JSON;
+CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'local',
+    original_path TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX ix_blobs_state ON blobs (state);
+"""
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     """Execute statements one by one: ``executescript`` would COMMIT first."""
     statement = ""
@@ -229,8 +247,14 @@ def _step_4(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V4)
 
 
+def _step_5(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V5)
+
+
 # Index i holds the step from version i to version i + 1.
-STEPS: list[Callable[[sqlite3.Connection], None]] = [_step_1, _step_2, _step_3, _step_4]
+STEPS: list[Callable[[sqlite3.Connection], None]] = [
+    _step_1, _step_2, _step_3, _step_4, _step_5,
+]
 CURRENT_VERSION = len(STEPS)
 
 

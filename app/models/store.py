@@ -736,23 +736,28 @@ class Store:
         ``ValidationFailed`` names the fields.
         """
         with self._write() as session:
-            record = session.get(Record, record_id)
-            if record is None or record.deleted:
-                raise RecordNotFound(record_id)
-            spec = kind_spec(record.kind)
-            current = self._values(record)
-            clean = self._check(record.kind, {**current, **changes}, set(changes))
-            changed = tuple(name for name in changes if clean[name] != current[name])
-            if not changed:
-                return SaveResult(self._data(record), ())
-            clock = self._tick(session)
-            for name in changed:
-                setattr(record, name, clean[name])
-                self._log_change(session, record, name, to_json(spec.field(name), clean[name]), clock)
-            record.updated_at = utcnow()
-            if any(spec.field(name).searchable for name in changed):
-                self._reindex(session, record, current)
-            return SaveResult(self._data(record), changed)
+            return self._update_in(session, record_id, changes)
+
+    def _update_in(self, session: Session, record_id: str, changes: Mapping[str, Any]) -> SaveResult:
+        """:meth:`update` in the caller's write transaction, for callers that
+        write something else with the edit (attachments: the blob's row)."""
+        record = session.get(Record, record_id)
+        if record is None or record.deleted:
+            raise RecordNotFound(record_id)
+        spec = kind_spec(record.kind)
+        current = self._values(record)
+        clean = self._check(record.kind, {**current, **changes}, set(changes))
+        changed = tuple(name for name in changes if clean[name] != current[name])
+        if not changed:
+            return SaveResult(self._data(record), ())
+        clock = self._tick(session)
+        for name in changed:
+            setattr(record, name, clean[name])
+            self._log_change(session, record, name, to_json(spec.field(name), clean[name]), clock)
+        record.updated_at = utcnow()
+        if any(spec.field(name).searchable for name in changed):
+            self._reindex(session, record, current)
+        return SaveResult(self._data(record), changed)
 
     def _set_meta_field(self, record_id: str, name: str, value: Any) -> RecordData:
         with self._write() as session:

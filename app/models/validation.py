@@ -17,6 +17,7 @@ DATE        datetime.date or None    "YYYY-MM-DD"/null
 BOOL        bool                     true/false
 STEPS       list[dict]               list of objects
 TAGS        list[str]                list of strings
+ATTACHMENTS list[AttachmentRef]      list of objects
 ==========  =======================  ==================
 
 A problem is *blocking* when the value must not be stored (wrong type, out of
@@ -36,6 +37,7 @@ from typing import Any
 
 from app.i18n_marker import QT_TRANSLATE_NOOP
 from app.models.fields import (
+    ATTACHMENT_NAME_MAX,
     STEP_KEYS,
     TAG_MAX,
     FieldSpec,
@@ -43,6 +45,7 @@ from app.models.fields import (
     KindSpec,
     kind_spec,
 )
+from app.sync.blob_protocol import ALLOWED_TYPES, AttachmentRef, is_sha256
 
 MIN_YEAR = 1990
 MAX_YEAR = 2100
@@ -81,7 +84,7 @@ def empty_value(spec: FieldSpec) -> Any:
     """The value a field has before anyone fills it in."""
     if spec.type in (FieldType.TEXT, FieldType.LONGTEXT):
         return ""
-    if spec.type in (FieldType.STEPS, FieldType.TAGS):
+    if spec.type in (FieldType.STEPS, FieldType.TAGS, FieldType.ATTACHMENTS):
         return []
     if spec.type is FieldType.BOOL:
         return False
@@ -228,6 +231,47 @@ def _check_tags(spec: FieldSpec, value: Any) -> list[str]:
     return tags
 
 
+_REF_KEYS = frozenset(AttachmentRef.__annotations__)
+
+
+def _check_ref(raw: Any) -> AttachmentRef:
+    """One attachment reference: what a pushed or imported record may claim
+    about a file (the server checks the bytes themselves when they arrive)."""
+    if not isinstance(raw, Mapping) or set(raw) != _REF_KEYS:
+        raise _bad(QT_TRANSLATE_NOOP("Validation", "Must be a list of attachments."))
+    sha, name, size, media_type = raw["sha256"], raw["name"], raw["size"], raw["type"]
+    if not isinstance(sha, str) or not is_sha256(sha):
+        raise _bad(QT_TRANSLATE_NOOP("Validation", "An attachment has no valid SHA-256."))
+    if (not isinstance(name, str) or not 1 <= len(name) <= ATTACHMENT_NAME_MAX
+            or _CONTROL.search(name) or "\n" in name or "\r" in name):
+        raise _bad(
+            QT_TRANSLATE_NOOP("Validation", "An attachment's name must have 1 to {max} characters."),
+            max=ATTACHMENT_NAME_MAX,
+        )
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise _bad(QT_TRANSLATE_NOOP("Validation", "An attachment's size must be above zero."))
+    if not isinstance(media_type, str) or media_type not in ALLOWED_TYPES:
+        raise _bad(QT_TRANSLATE_NOOP("Validation", "An attachment's file type is not accepted."))
+    return AttachmentRef(sha256=sha, name=name, size=size, type=media_type)
+
+
+def _check_attachments(spec: FieldSpec, value: Any) -> list[AttachmentRef]:
+    """A list of references in the order given; the same blob twice under
+    the same name is kept once."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad(QT_TRANSLATE_NOOP("Validation", "Must be a list of attachments."))
+    refs: list[AttachmentRef] = []
+    for raw in value:
+        ref = _check_ref(raw)
+        if ref not in refs:
+            refs.append(ref)
+    if spec.max_length is not None and len(refs) > spec.max_length:
+        raise _bad(QT_TRANSLATE_NOOP("Validation", "At most {max} attachments."), max=spec.max_length)
+    return refs
+
+
 def coerce(spec: FieldSpec, value: Any) -> Any:
     """Return the canonical value, or raise ``_Invalid`` (see ``check_field``)."""
     match spec.type:
@@ -249,6 +293,8 @@ def coerce(spec: FieldSpec, value: Any) -> Any:
             return _check_steps(spec, value)
         case FieldType.TAGS:
             return _check_tags(spec, value)
+        case FieldType.ATTACHMENTS:
+            return _check_attachments(spec, value)
     raise AssertionError(spec.type)  # pragma: no cover
 
 

@@ -9,6 +9,7 @@
     fieldbook-server reset-password NAME [--password-stdin]
     fieldbook-server deactivate-user NAME
     fieldbook-server demo
+    fieldbook-server gc
 
 Configuration comes from ``FIELDBOOK_SERVER_*`` variables (see config.py).
 Every command that uses the database first brings its schema up to date.
@@ -87,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     deactivate.add_argument("username")
 
     sub.add_parser("demo", help="create a demo cohort, trainer and two fellows; print their logins")
+    sub.add_parser(
+        "gc",
+        help="delete attachment files no live record uses (older than a day) and uploads idle for a week",
+    )
     return parser
 
 
@@ -135,7 +140,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         ).resolved()
         run_migrations(settings.database_url)
         log.info("Fieldbook server on %s (database: %s)", settings.base_url, _safe_url(settings))
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        application = create_app(settings, collect_garbage=True)
+        uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
         return EXIT_OK
     if command == "migrate":
         run_migrations(settings.database_url)
@@ -209,6 +215,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
 
         return _with_session(settings, demo)
+    if command == "gc":
+
+        def collect(session: Session) -> int:
+            from app.server.blob_store import collect_garbage
+
+            report = collect_garbage(session, settings)
+            _out(f"Attachments: {report.describe()}.")
+            return EXIT_OK
+
+        return _with_session(settings, collect)
     raise AssertionError(command)  # argparse allows only the commands above
 
 

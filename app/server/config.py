@@ -22,11 +22,14 @@ from typing import Any, Literal, cast
 import platformdirs
 from sqlalchemy.engine import make_url
 
+from app.sync.blob_protocol import DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES
+
 log = logging.getLogger("fieldbook.server")
 
 APP_NAME = "fieldbook-server"
 ENV_PREFIX = "FIELDBOOK_SERVER_"
 SECRET_FILENAME = "secret.key"
+BLOBS_DIRNAME = "blobs"
 DB_FILENAME = "server.db"
 MIN_SECRET_LENGTH = 32
 # Values copied from examples and templates; never acceptable in production.
@@ -86,6 +89,12 @@ class Settings:
     port: int = field(default=8700, metadata=_env("PORT"))
     # The SQLite file and the generated secret live here unless configured.
     data_dir: Path = field(default_factory=default_data_dir, metadata=_env("DATA_DIR"))
+    # Attachments (docs/attachments.md): the largest file accepted, what one
+    # user's uploads may take in all, and where the files live (default:
+    # ``<data_dir>/blobs``; see ``blob_root``).
+    max_file_bytes: int = field(default=DEFAULT_MAX_FILE_BYTES, metadata=_env("MAX_FILE_BYTES"))
+    quota_bytes: int = field(default=DEFAULT_QUOTA_BYTES, metadata=_env("QUOTA_BYTES"))
+    blob_dir: Path | None = field(default=None, metadata=_env("BLOB_DIR"))
     # Sign-in throttling: after ``throttle_after`` failures for one user name
     # the name is locked for ``throttle_base_seconds``, doubling with each
     # further failure up to ``throttle_max_seconds``; a success resets it.
@@ -106,6 +115,12 @@ class Settings:
     @property
     def refresh_token_ttl(self) -> dt.timedelta:
         return dt.timedelta(days=self.refresh_token_days)
+
+    @property
+    def blob_root(self) -> Path:
+        """Where blob files are kept (computed, so a test replacing
+        ``data_dir`` moves the blobs with it)."""
+        return self.blob_dir if self.blob_dir is not None else self.data_dir / BLOBS_DIRNAME
 
     @property
     def base_url(self) -> str:
@@ -139,6 +154,10 @@ class Settings:
         for name in ("access_token_minutes", "refresh_token_days"):
             if getattr(settings, name) < 1:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
+        if settings.max_file_bytes < 1:
+            raise ConfigError(f"{ENV_PREFIX}MAX_FILE_BYTES must be at least 1.")
+        if settings.quota_bytes < 0:
+            raise ConfigError(f"{ENV_PREFIX}QUOTA_BYTES cannot be negative.")
         if not 1 <= settings.port <= 65535:
             raise ConfigError(f"{ENV_PREFIX}PORT must be between 1 and 65535, not {settings.port}.")
         if not settings.database_url:
@@ -176,7 +195,7 @@ def _parse(attr: str, var: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{var} must be a whole number, not {raw!r}.") from None
-    if kind == "Path":
+    if kind in ("Path", "Path | None"):
         return Path(raw).expanduser()
     if kind == "Env":
         return cast(Env, raw.lower())

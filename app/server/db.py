@@ -197,17 +197,62 @@ class Review(Base):
     )
 
 
+class Blob(Base):
+    """A file the server holds whole, named by the SHA-256 of its content
+    (docs/attachments.md); its bytes are in ``<blob dir>/<sha[:2]>/<sha>``.
+    Kept once however many records or users use it."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(128))
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    complete: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Upload(Base):
+    """One user's unfinished upload of a blob: ``offset`` bytes of it are in
+    ``<blob dir>/partial/<user>-<sha>``, kept across dropped connections."""
+
+    __tablename__ = "uploads"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(128))
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecordBlob(Base):
+    """Which records use which blob, kept by the push from each record's
+    ``attachments`` field: who may download a blob follows from it. No
+    foreign key to ``blobs``: a record names its files before they arrive."""
+
+    __tablename__ = "record_blobs"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_record_blobs_sha256", "sha256"),)
+
+
 __all__ = [
     "Base",
+    "Blob",
     "Cohort",
     "CohortMember",
     "Device",
     "LoginFailure",
+    "RecordBlob",
     "RefreshToken",
     "Review",
     "ServerState",
     "SyncConflict",
     "SyncNotice",
     "SyncRecord",
+    "Upload",
     "User",
 ]

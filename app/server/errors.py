@@ -39,23 +39,41 @@ class ApiError(Exception):
     """Raise from an endpoint or dependency to answer with an error body."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        # More for the client beside code and message (e.g. a blob upload's
+        # ``status`` on a 409): put in the error object and, for clients that
+        # look there, at the top level of the body too.
+        self.details = dict(details or {})
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"].update(details)
+        body.update({k: v for k, v in details.items() if k != "error"})
+    return body
 
 
 def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(error_body(code, message), status_code=status, headers=dict(headers or {}))
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=dict(headers or {}))
 
 
 async def send_error(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
@@ -92,7 +110,7 @@ def validation_message(errors: Sequence[Any]) -> str:
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.headers)
+    return error_response(exc.status, exc.code, exc.message, exc.headers, exc.details)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.server.errors import send_error
+from app.sync.blob_protocol import BLOBS_PATH
 from app.sync.protocol import (
     API_PREFIX,
     MAX_BODY_BYTES,
@@ -22,6 +23,7 @@ from app.sync.protocol import (
 )
 
 SYNC_PREFIX = API_PREFIX + "/sync/"
+BLOBS_PREFIX = API_PREFIX + BLOBS_PATH + "/"
 TOO_OLD_MESSAGE = "This version of Fieldbook is too old for the server. Please update Fieldbook."
 
 
@@ -57,6 +59,13 @@ class BodyLimitMiddleware:
                 await send_error(scope, send, 413, "too_large", _too_large(self.max_body))
                 return
         content_encoding = headers.get("content-encoding", "").strip().lower() or None
+        if _is_blob_upload(scope):
+            if content_encoding not in (None, "identity"):
+                message = "A file is sent as it is, not compressed."
+                await send_error(scope, send, 415, "unsupported_media_type", message)
+                return
+            await self.app(scope, receive, send)
+            return
         if content_encoding not in (None, "identity", "gzip"):
             await send_error(
                 scope, send, 415, "unsupported_media_type", "Only gzip request bodies are accepted."
@@ -108,6 +117,10 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _is_blob_upload(scope: Scope) -> bool:
+    return scope.get("method") == "PUT" and str(scope.get("path", "")).startswith(BLOBS_PREFIX)
 
 
 def _too_large(limit: int, *, inflated: bool = False) -> str:

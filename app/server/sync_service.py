@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from app.models.fields import Kind, Status, kind_spec
 from app.models.validation import check_field, cross_field_problems, empty_value, to_json
-from app.server import reviews
+from app.server import blob_store, reviews
 from app.server.database import as_utc
 from app.server.db import (
     Device,
@@ -81,6 +81,7 @@ from app.sync.protocol import (
 log = logging.getLogger("fieldbook.server")
 
 RESTORED_AFTER_DELETE: Final = "restored_after_delete"
+ATTACHMENTS: Final = "attachments"  # the field naming a record's files (docs/attachments.md)
 _PENDING: Final = -1  # seq of a version written in this push, until seqs are assigned
 _PUSH_ATTEMPTS: Final = 3  # a push that lost a race (same new record, deadlock) is retried
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
@@ -902,6 +903,13 @@ def _store(batch: _Batch) -> None:
     if not batch.touched and not batch.conflicts and not batch.notices and not batch.entries:
         return
     session = batch.session
+    # Records whose ``attachments`` this push wrote (before their versions'
+    # pending seqs are filled in): their ``record_blobs`` rows follow.
+    attached = {
+        r.id: blob_store.attachment_shas(r.fields.get(ATTACHMENTS))
+        for r in batch.touched
+        if (version := r.versions.get(ATTACHMENTS)) is not None and version[2] == _PENDING
+    }
     # One seq per written record, plus one for conflicts and notices of
     # records this push did not write (their incoming values all lost), plus
     # one per review entry (after the records: a decision's status write
@@ -962,6 +970,8 @@ def _store(batch: _Batch) -> None:
             session.execute(_table(target).insert(), rows)
     if batch.entries:
         session.execute(_table(Review).insert(), batch.entries)
+    # Who may download a file follows from these rows (docs/attachments.md).
+    blob_store.set_record_blobs(session, attached)
 
 
 def _drop_stored_entries(batch: _Batch) -> None:

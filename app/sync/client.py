@@ -24,19 +24,30 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
+from app.sync.blob_protocol import (
+    BLOBS_PATH,
+    OFFSET_HEADER,
+    SIZE_HEADER,
+    TYPE_HEADER,
+    BlobStatus,
+    is_sha256,
+)
 from app.sync.errors import (
     AuthRequired,
     BadResponse,
     BadServerAddress,
+    BlobOffsetMismatch,
     ClientTooOld,
+    FileRefused,
     InvalidCredentials,
+    NotAvailableYet,
     Offline,
     RequestRejected,
     SecureConnectionFailed,
@@ -60,6 +71,11 @@ from app.sync.protocol import (
 log = logging.getLogger("fieldbook.sync")
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+# Blob requests: a 4 MB piece over a 2G link takes minutes to go out, and the
+# server answers only once it has it all.
+BLOB_TIMEOUT: tuple[float, float] = (10.0, 300.0)
+# What the server answers when it will not keep a file (docs/attachments.md).
+_FILE_REFUSALS = frozenset({413, 415, 422})
 _REFRESH_MARGIN_S = 30.0  # refresh a little before the access token runs out
 _READ_CHUNK = 64 * 1024
 
@@ -162,6 +178,26 @@ class TrafficCounter:
 
 
 @dataclass(frozen=True)
+class _Raw:
+    """How a blob request differs from a JSON one."""
+
+    body: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Given a 2xx answer's status and headers, returns what receives its body.
+    sink: Callable[[int, Mapping[str, str]], Callable[[bytes], None]] | None = None
+    timeout: tuple[float, float] | None = BLOB_TIMEOUT
+
+
+@dataclass(frozen=True)
+class BlobRange:
+    """What a blob download got: its bytes from ``start`` (0 when the server
+    sent the whole file) of a file of ``total`` bytes (None when unknown)."""
+
+    start: int
+    total: int | None
+
+
+@dataclass(frozen=True)
 class _Answer:
     status: int
     headers: Mapping[str, str]
@@ -254,7 +290,13 @@ class ApiClient:
     def _url(self, path: str) -> str:
         return self.base_url + path
 
-    def _send(self, method: str, path: str, payload: Any = None, *, token: str | None = None) -> _Answer:
+    def _send(
+        self, method: str, path: str, payload: Any = None, *, token: str | None = None,
+        raw: _Raw | None = None,
+    ) -> _Answer:
+        """One request. ``payload`` goes as (gzipped) JSON; ``raw`` instead
+        sends bytes as they are and/or hands a 2xx answer's body to a sink
+        as it arrives (blobs: docs/attachments.md)."""
         headers = {
             PROTOCOL_HEADER: str(self.protocol_version),
             "Accept": "application/json",
@@ -264,13 +306,17 @@ class ApiClient:
         if payload is not None:
             body, body_headers = encode(payload)
             headers.update(body_headers)
+        if raw is not None:
+            headers.update(raw.headers)
+            body = raw.body if raw.body is not None else body
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         url = self._url(path)
         sent = _estimate_request(method, url, headers, body)
+        timeout = raw.timeout if raw is not None and raw.timeout is not None else self.timeout
         try:
             response = self._session.request(
-                method, url, data=body, headers=headers, timeout=self.timeout, stream=True,
+                method, url, data=body, headers=headers, timeout=timeout, stream=True,
                 allow_redirects=False,
             )
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
@@ -279,7 +325,10 @@ class ApiClient:
             raise _map_exception(exc) from exc
         try:
             sent = _request_size(response.request, body) or sent
-            data = self._read_body(response)
+            if raw is not None and raw.sink is not None and 200 <= response.status_code < 300:
+                data = self._pour_body(response, raw.sink(response.status_code, response.headers))
+            else:
+                data = self._read_body(response)
         except SyncError:
             raise
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
@@ -289,6 +338,14 @@ class ApiClient:
             self.traffic.add(requests=1, sent=sent, received=_response_size(response))
             response.close()
         return _Answer(response.status_code, response.headers, data)
+
+    @staticmethod
+    def _pour_body(response: requests.Response, sink: Callable[[bytes], None]) -> bytes:
+        """Hand the body to ``sink`` chunk by chunk (a blob far larger than
+        any JSON answer; what arrived before a cut is kept by the sink)."""
+        for chunk in response.raw.stream(_READ_CHUNK, decode_content=True):
+            sink(chunk)
+        return b""
 
     @staticmethod
     def _read_body(response: requests.Response) -> bytes:
@@ -406,10 +463,12 @@ class ApiClient:
             raise AuthRequired()
         return self.login(user.username, new_password)
 
-    def _authorized(self, method: str, path: str, payload: Any = None) -> _Answer:
+    def _authorized(
+        self, method: str, path: str, payload: Any = None, *, raw: _Raw | None = None
+    ) -> _Answer:
         """Send with the access token; on a 401 for the token, refresh once and resend."""
         self.ensure_access()
-        answer = self._send(method, path, payload, token=self.access_token)
+        answer = self._send(method, path, payload, token=self.access_token, raw=raw)
         if answer.status != 401:
             return answer
         code, message = answer.error()
@@ -420,7 +479,7 @@ class ApiClient:
             raise AuthRequired(message)
         log.info("The access token was refused (%s); refreshing it", code)
         self.refresh()
-        answer = self._send(method, path, payload, token=self.access_token)
+        answer = self._send(method, path, payload, token=self.access_token, raw=raw)
         if answer.status == 401:
             self.forget_tokens()
             raise AuthRequired(answer.error()[1])
@@ -456,6 +515,120 @@ class ApiClient:
         data.setdefault("more", False)
         return cast(PullResponse, data)
 
+    # --- blobs (docs/attachments.md) -----------------------------------------
+
+    def _blob_path(self, sha256: str, suffix: str = "") -> str:
+        if not is_sha256(sha256):
+            raise ValueError(f"not a SHA-256: {sha256!r}")
+        return f"{API_PREFIX}{BLOBS_PATH}/{sha256}{suffix}"
+
+    def _blob_fail(self, answer: _Answer) -> SyncError:
+        """A refused file is final (``FileRefused``); the rest as usual."""
+        if answer.status in _FILE_REFUSALS:
+            code, message = answer.error()
+            return FileRefused(code, message, status=answer.status)
+        return self._fail(answer)
+
+    def blob_status(self, sha256: str) -> BlobStatus:
+        """What the server holds of a blob (``complete`` from anyone: nothing to send)."""
+        answer = self._authorized("GET", self._blob_path(sha256, "/status"), raw=_Raw())
+        if not 200 <= answer.status < 300:
+            raise self._blob_fail(answer)
+        return _blob_status(answer.json())
+
+    def put_blob(
+        self, sha256: str, *, size: int, media_type: str, offset: int, body: bytes
+    ) -> BlobStatus:
+        """Send one piece of a blob, starting at ``offset``. The server keeps
+        what arrives even if the connection drops mid-body; an offset other
+        than the one it holds raises ``BlobOffsetMismatch`` with its status."""
+        headers = {
+            SIZE_HEADER: str(size), TYPE_HEADER: media_type, OFFSET_HEADER: str(offset),
+            "Content-Type": "application/octet-stream",
+        }
+        answer = self._authorized("PUT", self._blob_path(sha256), raw=_Raw(body=body, headers=headers))
+        if answer.status == 409:
+            held = _conflict_status(answer)
+            if held is not None:
+                raise BlobOffsetMismatch(held, answer.error()[0])
+        if not 200 <= answer.status < 300:
+            raise self._blob_fail(answer)
+        return _blob_status(answer.json())
+
+    def get_blob(
+        self, sha256: str, open_sink: Callable[[BlobRange], Callable[[bytes], None]], *,
+        start: int = 0,
+    ) -> BlobRange:
+        """Fetch a blob from ``start``. ``open_sink`` learns what is coming
+        (the server may send the whole file instead of the range: then its
+        ``start`` is 0) and returns what receives the bytes as they arrive;
+        those before a dropped connection are the caller's to keep.
+        ``NotAvailableYet`` for a 404."""
+        headers = {"Accept": "*/*", "Accept-Encoding": "identity"}  # photos do not gzip
+        if start > 0:
+            headers["Range"] = f"bytes={start}-"
+        got: list[BlobRange] = []
+
+        def sink(status: int, answer_headers: Mapping[str, str]) -> Callable[[bytes], None]:
+            got.append(_blob_range(status, answer_headers))
+            return open_sink(got[0])
+
+        answer = self._authorized("GET", self._blob_path(sha256), raw=_Raw(headers=headers, sink=sink))
+        if answer.status == 404:
+            code, message = answer.error()
+            raise NotAvailableYet(None if code.startswith("http_") else message)
+        if not 200 <= answer.status < 300:
+            raise self._blob_fail(answer)
+        return got[0] if got else _blob_range(answer.status, answer.headers)
+
+
+def _blob_status(data: Any) -> BlobStatus:
+    try:
+        status = BlobStatus(sha256=str(data["sha256"]), state=data["state"],
+                            offset=int(data["offset"]), size=int(data.get("size") or 0))
+    except (TypeError, KeyError, ValueError):
+        raise BadResponse() from None
+    if status["state"] not in ("missing", "partial", "complete") or status["offset"] < 0:
+        raise BadResponse()
+    return status
+
+
+def _conflict_status(answer: _Answer) -> BlobStatus | None:
+    """The server's ``BlobStatus`` in a 409's error body (``error.status``,
+    or beside ``error``), or None when it is another conflict."""
+    try:
+        data = json.loads(answer.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error")
+    held = error.get("status") if isinstance(error, dict) else None
+    held = held if held is not None else data.get("status")
+    if not isinstance(held, dict):
+        return None
+    try:
+        return _blob_status(held)
+    except BadResponse:
+        return None
+
+
+def _blob_range(status: int, headers: Mapping[str, str]) -> BlobRange:
+    """Where the body starts, from ``Content-Range: bytes a-b/total``."""
+    if status != 206:
+        length = headers.get("Content-Length")
+        return BlobRange(0, int(length) if length and length.isdigit() else None)
+    raw = headers.get("Content-Range", "")
+    try:
+        unit, _, rest = raw.partition(" ")
+        span, _, total = rest.partition("/")
+        first = int(span.split("-", 1)[0])
+        if unit != "bytes":
+            raise ValueError(raw)
+    except ValueError:
+        raise BadResponse() from None
+    return BlobRange(first, int(total) if total.isdigit() else None)
+
 
 # --- wire sizes ---------------------------------------------------------------
 
@@ -490,8 +663,10 @@ def _response_size(response: requests.Response) -> int:
 
 
 __all__ = [
+    "BLOB_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "ApiClient",
+    "BlobRange",
     "Tokens",
     "Traffic",
     "TrafficCounter",

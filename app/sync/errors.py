@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from app.errors import EnvironmentFault, FieldbookError
+from app.sync.blob_protocol import BlobStatus
 
 
 class SyncError(FieldbookError):
@@ -182,14 +183,58 @@ class StoreRolledBack(SyncError):
         self.server_seq = server_seq  # the newest change of this device the server applied
 
 
+class FileRefused(RequestRejected):
+    """The server will not take this file (empty, too large, over the quota,
+    a type it does not accept, content that is not its type, or bytes that
+    do not match its hash): sending it again cannot help. ``code`` is the
+    server's reason (``file_too_large``, ``quota_exceeded``, ...)."""
+
+    default_message = "The server refused the file."
+
+
+class NotAvailableYet(SyncError):
+    """The server has no file for this attachment that the user may read
+    yet: the record that uses it, or the file itself, has not arrived from
+    the computer it was attached on."""
+
+    retryable = True
+    default_message = "This file is not on the server yet. It will be there after its author syncs."
+
+
+class BlobOffsetMismatch(SyncError):
+    """A piece of an upload started where the server does not hold it (a
+    piece whose answer was lost arrived after all): continue from the
+    server's ``status``. The transfer engine handles it; callers never see it."""
+
+    retryable = True
+    default_message = "The upload continues where the server has it."
+
+    def __init__(self, status: BlobStatus, code: str = "offset_mismatch") -> None:
+        super().__init__()
+        self.status = status
+        self.code = code  # upload_in_progress: a piece of it is still arriving there
+
+
+class BlobCorrupt(SyncError):
+    """A downloaded file did not have the content its name (its SHA-256)
+    promises; it was thrown away and will be fetched again."""
+
+    retryable = True
+    default_message = "A downloaded file was damaged on the way. It will be downloaded again."
+
+
 __all__ = [
     "AccountMismatch",
     "AuthRequired",
     "BadResponse",
     "BadServerAddress",
+    "BlobCorrupt",
+    "BlobOffsetMismatch",
     "ClientTooOld",
+    "FileRefused",
     "InvalidCredentials",
     "MassDeletePending",
+    "NotAvailableYet",
     "Offline",
     "RequestRejected",
     "SecureConnectionFailed",

@@ -16,9 +16,11 @@ from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessag
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
+from app.models import reviews
 from app.models.store import Store
 from app.paths import backup_dir, data_dir
 from app.ui import settings
+from app.ui.attachments_ui import AttachmentsUi
 from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
 from app.ui.review_ui import ReviewUi
@@ -26,6 +28,7 @@ from app.ui.store_dialogs import open_store_interactive
 from app.ui.sync_controller import SyncController
 from app.ui.sync_dialogs import SyncUi
 from app.ui.tasks import TaskRunner
+from app.ui.transfers import TransferController
 
 log = logging.getLogger("fieldbook.ui")
 _qt_log = logging.getLogger("fieldbook.qt")
@@ -100,6 +103,9 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
     sync = SyncController(store, runner)
     SyncUi(window, sync)
     ReviewUi(window, store, runner, sync)
+    transfers = TransferController.for_sync(
+        sync, queue_ids=lambda: [row.record_id for row in reviews.review_queue(store)])
+    attachments_ui = AttachmentsUi(window, store, runner, transfers)
     window.show()
     if os.environ.get(BENCH_EXIT_ENV) == "1":
         QTimer.singleShot(0, lambda: _report_ready(window, started))
@@ -107,7 +113,9 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
         QTimer.singleShot(3000, lambda: backup_daily(store, runner, directory))
         QTimer.singleShot(1000, sync.start)
     code = app.exec()
+    transfers.shutdown()
     sync.shutdown()
+    attachments_ui.shutdown()
     runner.wait()
     store.close()
     return code

@@ -67,6 +67,10 @@ def format_value(kind: str, field: str, value: Any) -> str:
         phases = [str(step.get("phase") or "") for step in value if isinstance(step, dict)]
         return translate("Conflicts", "{count} steps: {phases}").format(
             count=len(value), phases=translate("Conflicts", ", ").join(p for p in phases if p))
+    if spec.type is FieldType.ATTACHMENTS and isinstance(value, list):
+        names = [str(ref.get("name") or "") for ref in value if isinstance(ref, dict)]
+        return translate("Conflicts", "{count} files: {names}").format(
+            count=len(value), names=translate("Conflicts", ", ").join(n for n in names if n))
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():

@@ -690,6 +690,19 @@ class RecordEditor(QWidget):
     def current_id(self) -> str | None:
         return self._record_id if self._stored else None
 
+    def prepare_write(self) -> str | None:
+        """Before a write of another part of the shown record (attaching a
+        file): send pending edits and, for a new record nothing was typed into
+        yet, its create. The writer runs tasks in order, so a task submitted
+        after this finds the record stored. Returns its id, or None when
+        nothing can be written (no record, read-only, deleted)."""
+        if self._kind is None or self._record_id is None or self._gone or self._read_only:
+            return None
+        self.flush()
+        if not self._stored and not self._creating:
+            self._send({})
+        return self._record_id
+
     def current_kind(self) -> str | None:
         return self._kind
 
@@ -770,11 +783,16 @@ class RecordEditor(QWidget):
         self._placeholder = QLabel(self)
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.addLayout(header)
-        layout.addWidget(self._scroll, 1)
-        layout.addWidget(self._placeholder, 1)
+        self._layout = QVBoxLayout(self)
+        self._layout.addLayout(header)
+        self._layout.addWidget(self._scroll, 1)
+        self._layout.addWidget(self._placeholder, 1)
         self._show_form(False)
+
+    def add_footer(self, widget: QWidget) -> None:
+        """Place ``widget`` below the form, outside its scroll area, so it stays
+        in view however long the form is (the attachments strip)."""
+        self._layout.addWidget(widget)
 
     def _ensure_form(self, kind: str) -> None:
         """Build the form for ``kind`` from the registry (reused while the kind stays)."""
@@ -786,7 +804,8 @@ class RecordEditor(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._inputs, self._captions, self._problems = {}, {}, {}
         for spec in kind_spec(kind).fields:
-            self._add_row(form, make_input(spec))
+            if spec.in_form:  # attachments have their own strip (app/ui/attachments.py)
+                self._add_row(form, make_input(spec))
         self._scroll.setWidget(page)  # deletes the previous kind's form
         self._form_kind = kind
         self.retranslate()

@@ -982,6 +982,11 @@ class MainWindow(QMainWindow):
             self._reselect(current, find=new and current == record.id)
         self._update_actions()
 
+    def note_record_saved(self, record: RecordData) -> None:
+        """A write outside the editor's own saves changed a record (a file
+        attached or removed): the counts, the list and the selection follow."""
+        self._on_saved(record)
+
     def _show_record(self, record: RecordData) -> None:
         """Bring a record into view and open it (after duplicate or restore)."""
         if self._searching:

@@ -28,6 +28,10 @@ WINDOW_STATE = Setting("window/state", QByteArray())
 SPLITTER_STATE = Setting("window/splitter", QByteArray())
 LAST_KIND = Setting("window/kind", "lesson_plan")
 LAST_BACKUP_DAY = Setting("store/last_backup_day", "")
+# Attachments (docs/attachments.md): photos are made smaller before attaching;
+# trainers may fetch the files of the records waiting for their review.
+DOWNSCALE_PHOTOS = Setting("attachments/downscale_photos", True)
+PREFETCH_FOR_REVIEW = Setting("attachments/prefetch_for_review", False)
 
 
 def get(setting: Setting[T]) -> T:

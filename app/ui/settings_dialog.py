@@ -1,4 +1,5 @@
-"""Preferences: the interface language and the name records are signed with."""
+"""Preferences: the interface language, the name records are signed with,
+and how attachments travel (photos made smaller, files fetched for review)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -72,10 +74,20 @@ class SettingsDialog(QDialog):
         self._name_hint.setWordWrap(True)
         self._name_hint.setEnabled(False)  # greyed: a hint, not a field
 
+        self._downscale = QCheckBox(self)
+        self._downscale.setObjectName("downscale_photos")
+        self._downscale.setChecked(settings.get(settings.DOWNSCALE_PHOTOS))
+        self._prefetch = QCheckBox(self)
+        self._prefetch.setObjectName("prefetch_for_review")
+        self._prefetch.setChecked(settings.get(settings.PREFETCH_FOR_REVIEW))
+        self._attachments_label = QLabel(self)
+
         form = QFormLayout()
         form.addRow(self._language_label, self._language)
         form.addRow(self._name_label, self._name)
         form.addRow("", self._name_hint)
+        form.addRow(self._attachments_label, self._downscale)
+        form.addRow("", self._prefetch)
 
         self._buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -95,6 +107,15 @@ class SettingsDialog(QDialog):
         self._name_label.setText(self.tr("Your &name:"))
         self._name.setPlaceholderText(default_author())
         self._name_hint.setText(self.tr("Saved as the author of the records you create."))
+        self._attachments_label.setText(self.tr("Attachments:"))
+        self._downscale.setText(self.tr("Make &photos smaller before attaching them"))
+        self._downscale.setToolTip(self.tr(
+            "Photos are attached at most 1600 pixels wide, about a tenth of the size: they upload "
+            "faster over a weak connection. The original stays where it was."))
+        self._prefetch.setText(self.tr("&Download the files of records waiting for my review"))
+        self._prefetch.setToolTip(self.tr(
+            "For trainers: after each sync, fetch the attachments of the records in your review "
+            "queue, so they open at once, even offline."))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -112,6 +133,8 @@ class SettingsDialog(QDialog):
         language = self.language()
         settings.put(settings.LANGUAGE, language)
         settings.put(settings.AUTHOR_NAME, self.name())
+        settings.put(settings.DOWNSCALE_PHOTOS, self._downscale.isChecked())
+        settings.put(settings.PREFETCH_FOR_REVIEW, self._prefetch.isChecked())
         if language != previous:
             log.info("Switching the interface language to %s", language)
             self._translations.install(language)

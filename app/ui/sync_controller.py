@@ -507,6 +507,12 @@ class SyncController(QObject):
         tokens = self._tokens
         return "" if tokens is None else tokens.reason
 
+    def api_client(self) -> ApiClient | None:
+        """The client holding this session's sign-in, once a sync has made it
+        (attachment transfers share it: the refresh token changes with each use)."""
+        engine = self._engine
+        return None if engine is None or self._closed else engine.client
+
     def account(self) -> replica.SyncMeta:
         return replica.sync_meta(self._store)
 

@@ -2,6 +2,155 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>Attachments</name>
+    <message>
+        <source>Photos and documents ({patterns})</source>
+        <translation>照片和文档 ({patterns})</translation>
+    </message>
+    <message>
+        <source>An unexpected error stopped it.</source>
+        <translation>发生了意外错误。</translation>
+    </message>
+    <message>
+        <source>{count} bytes</source>
+        <translation>{count} 字节</translation>
+    </message>
+    <message>
+        <source>{done} of {total} {unit}</source>
+        <translation>{done} / {total} {unit}</translation>
+    </message>
+</context>
+<context>
+    <name>AttachmentsStrip</name>
+    <message>
+        <source>Attach…</source>
+        <translation>添加附件…</translation>
+    </message>
+    <message>
+        <source>Attach photos or documents to this record. You can also drop files onto the editor.</source>
+        <translation>为这条记录添加照片或文档。也可以把文件直接拖到编辑区。</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Remove the selected file from this record (Undo brings it back).</source>
+        <translation>从这条记录中移除所选文件（可以撤销）。</translation>
+    </message>
+    <message>
+        <source>Attach files</source>
+        <translation>添加附件</translation>
+    </message>
+    <message>
+        <source>Files cannot be attached to this record.</source>
+        <translation>无法为这条记录添加附件。</translation>
+    </message>
+    <message>
+        <source>“{name}” was not attached: {reason}</source>
+        <translation>“{name}”未能添加：{reason}</translation>
+    </message>
+    <message>
+        <source>“{name}” was not removed: {reason}</source>
+        <translation>“{name}”未能移除：{reason}</translation>
+    </message>
+    <message>
+        <source>“{name}” is not on this computer yet. Sign in to download it.</source>
+        <translation>“{name}”还不在这台电脑上。请登录后下载。</translation>
+    </message>
+    <message>
+        <source>No program on this computer could open “{name}”.</source>
+        <translation>这台电脑上没有能打开“{name}”的程序。</translation>
+    </message>
+    <message>
+        <source>“{name}” could not be opened: {reason}</source>
+        <translation>无法打开“{name}”：{reason}</translation>
+    </message>
+    <message>
+        <source>“{name}” could not be downloaded: {reason}</source>
+        <translation>无法下载“{name}”：{reason}</translation>
+    </message>
+    <message>
+        <source>Uploading {percent}%</source>
+        <translation>上传中 {percent}%</translation>
+    </message>
+    <message>
+        <source>Downloading {percent}%</source>
+        <translation>下载中 {percent}%</translation>
+    </message>
+    <message>
+        <source>Downloading…</source>
+        <translation>下载中…</translation>
+    </message>
+    <message>
+        <source>Download failed</source>
+        <translation>下载失败</translation>
+    </message>
+    <message>
+        <source>Not downloaded yet</source>
+        <translation>尚未下载</translation>
+    </message>
+    <message>
+        <source>Not uploaded</source>
+        <translation>未能上传</translation>
+    </message>
+    <message>
+        <source>Waiting to upload</source>
+        <translation>等待上传</translation>
+    </message>
+    <message>
+        <source>Downloaded</source>
+        <translation>已下载</translation>
+    </message>
+    <message>
+        <source>Uploaded</source>
+        <translation>已上传</translation>
+    </message>
+    <message>
+        <source>Attachments ({count})</source>
+        <translation>附件（{count}）</translation>
+    </message>
+    <message>
+        <source>Attachments</source>
+        <translation>附件</translation>
+    </message>
+    <message>
+        <source>Attaching {count} files…</source>
+        <translation>正在添加 {count} 个文件…</translation>
+    </message>
+    <message>
+        <source>Attaching a file…</source>
+        <translation>正在添加文件…</translation>
+    </message>
+    <message>
+        <source>No files attached.</source>
+        <translation>没有附件。</translation>
+    </message>
+    <message>
+        <source>Drop photos or documents here, or choose Attach…</source>
+        <translation>把照片或文档拖到这里，或点击“添加附件…”</translation>
+    </message>
+</context>
+<context>
+    <name>AttachmentsUi</name>
+    <message>
+        <source>Attach “{name}”</source>
+        <translation>添加附件“{name}”</translation>
+    </message>
+    <message>
+        <source>Remove “{name}”</source>
+        <translation>移除附件“{name}”</translation>
+    </message>
+    <message>
+        <source>Could not undo: {error}</source>
+        <translation>无法撤销：{error}</translation>
+    </message>
+</context>
+<context>
     <name>Choice</name>
     <message>
         <source>Draft</source>
@@ -226,6 +375,10 @@
         <translation>{count} 个环节：{phases}</translation>
     </message>
     <message>
+        <source>{count} files: {names}</source>
+        <translation>{count} 个文件：{names}</translation>
+    </message>
+    <message>
         <source>Status</source>
         <translation>状态</translation>
     </message>
@@ -405,6 +558,10 @@
     <message>
         <source>Student activity</source>
         <translation>学生活动</translation>
+    </message>
+    <message>
+        <source>Attachments</source>
+        <translation>附件</translation>
     </message>
     <message>
         <source>Title</source>
@@ -1259,6 +1416,26 @@
         <source>Saved as the author of the records you create.</source>
         <translation>将作为您新建记录的作者。</translation>
     </message>
+    <message>
+        <source>Attachments:</source>
+        <translation>附件：</translation>
+    </message>
+    <message>
+        <source>Make &amp;photos smaller before attaching them</source>
+        <translation>添加照片前先压缩(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Photos are attached at most 1600 pixels wide, about a tenth of the size: they upload faster over a weak connection. The original stays where it was.</source>
+        <translation>照片以最长边 1600 像素添加，大小约为原来的十分之一，网络不好时也能更快上传。原始照片保留在原处。</translation>
+    </message>
+    <message>
+        <source>&amp;Download the files of records waiting for my review</source>
+        <translation>自动下载待我审阅记录的附件(&amp;D)</translation>
+    </message>
+    <message>
+        <source>For trainers: after each sync, fetch the attachments of the records in your review queue, so they open at once, even offline.</source>
+        <translation>供培训师使用：每次同步后下载审阅队列中记录的附件，打开时无需等待，离线也能查看。</translation>
+    </message>
 </context>
 <context>
     <name>SignIn</name>
@@ -1749,6 +1926,49 @@
     </message>
 </context>
 <context>
+    <name>TransferController</name>
+    <message>
+        <source>it is not on the server yet; it will be there after its author syncs</source>
+        <translation>文件还不在服务器上；作者同步后即可下载</translation>
+    </message>
+    <message>
+        <source>it was damaged on the way; please try again</source>
+        <translation>文件在传输中损坏，请重试</translation>
+    </message>
+    <message>
+        <source>Uploads paused: {reason}</source>
+        <translation>上传已暂停：{reason}</translation>
+    </message>
+    <message>
+        <source>Next try at {time}.</source>
+        <translation>将于 {time} 重试。</translation>
+    </message>
+    <message>
+        <source>Uploading files…</source>
+        <translation>正在上传文件…</translation>
+    </message>
+    <message>
+        <source>Downloading files…</source>
+        <translation>正在下载文件…</translation>
+    </message>
+    <message>
+        <source>Uploading 1 file: {progress}</source>
+        <translation>正在上传 1 个文件：{progress}</translation>
+    </message>
+    <message>
+        <source>Uploading {count} files: {progress}</source>
+        <translation>正在上传 {count} 个文件：{progress}</translation>
+    </message>
+    <message>
+        <source>Downloading 1 file: {progress}</source>
+        <translation>正在下载 1 个文件：{progress}</translation>
+    </message>
+    <message>
+        <source>Downloading {count} files: {progress}</source>
+        <translation>正在下载 {count} 个文件：{progress}</translation>
+    </message>
+</context>
+<context>
     <name>Validation</name>
     <message>
         <source>Must be text.</source>
@@ -1819,6 +2039,26 @@
         <translation>最多 {max} 个标签。</translation>
     </message>
     <message>
+        <source>Must be a list of attachments.</source>
+        <translation>必须是附件列表。</translation>
+    </message>
+    <message>
+        <source>An attachment has no valid SHA-256.</source>
+        <translation>有一个附件没有有效的 SHA-256。</translation>
+    </message>
+    <message>
+        <source>An attachment&apos;s name must have 1 to {max} characters.</source>
+        <translation>附件名称须为 1 到 {max} 个字符。</translation>
+    </message>
+    <message>
+        <source>An attachment&apos;s size must be above zero.</source>
+        <translation>附件大小必须大于零。</translation>
+    </message>
+    <message>
+        <source>An attachment&apos;s file type is not accepted.</source>
+        <translation>不接受该附件的文件类型。</translation>
+    </message>
+    <message>
         <source>Must be yes or no.</source>
         <translation>必须是“是”或“否”。</translation>
     </message>
@@ -1869,6 +2109,30 @@
     <message>
         <source>Your decision on this record is waiting to be sent.</source>
         <translation>你对这条记录的审阅决定正在等待发送。</translation>
+    </message>
+    <message>
+        <source>The file {name} cannot be read.</source>
+        <translation>无法读取文件 {name}。</translation>
+    </message>
+    <message>
+        <source>The file {name} is empty.</source>
+        <translation>文件 {name} 是空的。</translation>
+    </message>
+    <message>
+        <source>The file {name} is larger than {max} MB.</source>
+        <translation>文件 {name} 超过 {max} MB。</translation>
+    </message>
+    <message>
+        <source>Files like {name} cannot be attached (photos, PDF and Word, PowerPoint or Excel files can).</source>
+        <translation>{name} 这类文件不能作为附件（可以添加照片、PDF 以及 Word、PowerPoint、Excel 文件）。</translation>
+    </message>
+    <message>
+        <source>The file {name} is not what its name says (its content is not a {type} file).</source>
+        <translation>文件 {name} 与其名称不符（内容不是 {type} 文件）。</translation>
+    </message>
+    <message>
+        <source>At most {max} attachments.</source>
+        <translation>最多 {max} 个附件。</translation>
     </message>
 </context>
 <context>
