@@ -107,6 +107,11 @@ class PushRequestModel(_Strict):
     reviews: Annotated[list[PushReviewModel], Field(max_length=MAX_PUSH_REVIEWS)] | None = Field(
         default=None, description="review entries, applied after `changes` in the same transaction"
     )
+    after: Seq | None = Field(
+        default=None,
+        description="apply only if the server holds this device's changes up to this seq "
+        "(else 409 `push_gap`, nothing applied)",
+    )
 
 
 class PushResultModel(BaseModel):

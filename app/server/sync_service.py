@@ -95,6 +95,16 @@ _META: Final = (*META_FIELDS, *REVISION_FIELDS)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+class PushGap(Exception):
+    """A batch sent to follow one the server does not hold (yet): the one
+    before it failed, or is still on its way. Nothing is applied; the client
+    sends it again once the one before is confirmed."""
+
+    def __init__(self, last_seq: int) -> None:
+        super().__init__(last_seq)
+        self.last_seq = last_seq
+
+
 class DeviceRolledBack(Exception):
     """A batch reuses seqs this device already pushed for different changes:
     the client's store is older than what it sent (restored from a copy, or a
@@ -198,7 +208,8 @@ def push(session: Session, user: User, request: PushRequest) -> PushResponse:
     started = time.perf_counter()
     for attempt in range(1, _PUSH_ATTEMPTS + 1):
         try:
-            response = _push_once(session, user, device, request["changes"], request.get("reviews"))
+            response = _push_once(session, user, device, request["changes"], request.get("reviews"),
+                                  after=request.get("after"))
             session.commit()
         except (IntegrityError, OperationalError) as exc:
             session.rollback()
@@ -246,6 +257,8 @@ def _push_once(
     device_id: str,
     changes: Sequence[PushChange],
     entries: Sequence[PushReview] | None = None,
+    *,
+    after: int | None = None,
 ) -> PushResponse:
     # The device row, locked: a second push of the same device waits here. On
     # SQLite this INSERT also takes the database's write lock up front.
@@ -259,6 +272,8 @@ def _push_once(
         .where(Device.user_id == user.id, Device.device_id == device_id)
         .with_for_update()
     ).scalar_one()
+    if after is not None and last_seq < after:
+        raise PushGap(last_seq)
     groups = [c for c in changes if c["seq"] > last_seq]
     replays = [c for c in changes if c["seq"] <= last_seq]
     response: PushResponse = {"protocol": PROTOCOL_VERSION, "last_seq": last_seq, "results": []}

@@ -310,7 +310,11 @@ class BlobTransfer:
                 part.unlink(missing_ok=True)  # the part is longer than the file: start over
                 continue
             except SyncError as exc:
-                failures = 1 if _size_of(part) > have else failures + 1
+                if _size_of(part) > have:  # the cut came after some progress: the link works
+                    failures = 1
+                    self.backoff.reset()
+                else:
+                    failures += 1
                 self._retry(exc, failures, f"Download of {sha256[:12]}")
                 continue
             size = size if size is not None else got.total

@@ -78,6 +78,8 @@ BLOB_TIMEOUT: tuple[float, float] = (10.0, 300.0)
 _FILE_REFUSALS = frozenset({413, 415, 422})
 _REFRESH_MARGIN_S = 30.0  # refresh a little before the access token runs out
 _READ_CHUNK = 64 * 1024
+# A link with no failed request for this long counts as healthy (see link_is_healthy).
+LINK_QUIET_S = 300.0
 
 
 def normalize_server_url(text: str) -> str:
@@ -272,6 +274,8 @@ class ApiClient:
         self.refresh_token: str | None = None
         self.user: UserInfo | None = None
         self._access_deadline = 0.0  # time.monotonic() after which the access token is stale
+        # time.monotonic() of the last request the connection failed (None: none yet).
+        self.last_failure: float | None = None
         self._lock = threading.RLock()
 
     # --- plumbing ------------------------------------------------------------
@@ -279,6 +283,13 @@ class ApiClient:
     def close(self) -> None:
         if self._own_session:
             self._session.close()
+
+    def link_is_healthy(self, quiet_s: float = LINK_QUIET_S) -> bool:
+        """Whether no request failed on the connection for ``quiet_s`` seconds.
+        On a link that drops, each request in flight at a cut is lost, so the
+        engine sends one push at a time there."""
+        failed = self.last_failure
+        return failed is None or time.monotonic() - failed > quiet_s
 
     def reset_connections(self) -> None:
         """Drop pooled connections: after a network change (a hotspot that
@@ -321,6 +332,7 @@ class ApiClient:
             )
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             self.traffic.add(requests=1, sent=sent)
+            self.last_failure = time.monotonic()
             log.info("%s %s failed: %s", method, path, exc)
             raise _map_exception(exc) from exc
         try:
@@ -332,6 +344,7 @@ class ApiClient:
         except SyncError:
             raise
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            self.last_failure = time.monotonic()
             log.info("%s %s: the answer was cut off: %s", method, path, exc)
             raise _map_exception(exc) from exc
         finally:
@@ -341,9 +354,16 @@ class ApiClient:
 
     @staticmethod
     def _pour_body(response: requests.Response, sink: Callable[[bytes], None]) -> bytes:
-        """Hand the body to ``sink`` chunk by chunk (a blob far larger than
-        any JSON answer; what arrived before a cut is kept by the sink)."""
-        for chunk in response.raw.stream(_READ_CHUNK, decode_content=True):
+        """Hand the body to ``sink`` as it arrives (a blob far larger than any
+        JSON answer; what arrived before a cut is kept by the sink). ``read1``
+        hands over what the socket has; ``stream`` would wait to fill each
+        64 KB chunk and lose the part of one that a cut interrupts."""
+        read1 = getattr(response.raw, "read1", None)  # urllib3 2
+        if read1 is None:
+            for chunk in response.raw.stream(_READ_CHUNK, decode_content=True):
+                sink(chunk)
+            return b""
+        while chunk := read1(_READ_CHUNK, decode_content=True):
             sink(chunk)
         return b""
 

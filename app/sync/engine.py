@@ -43,6 +43,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar, cast
@@ -59,6 +60,7 @@ from app.sync.errors import (
     AuthRequired,
     BadResponse,
     MassDeletePending,
+    RequestRejected,
     ServerReset,
     StoreRolledBack,
     SyncError,
@@ -82,6 +84,9 @@ log = logging.getLogger("fieldbook.sync")
 A = TypeVar("A")
 R = TypeVar("R")
 
+# Push requests on their way at once: the server applies one while the next
+# waits on it, so neither side idles while the other works.
+_PUSHES_IN_FLIGHT = 2
 MASS_DELETE_FRACTION = 0.5
 MASS_DELETE_MINIMUM = 10
 # Records per pull page: the server's most. Its byte bound (PULL_PAGE_BYTES,
@@ -329,43 +334,85 @@ class SyncEngine:
         along from the first request on (after its change groups), at most
         ``MAX_PUSH_REVIEWS`` a request. With no change pending but entries
         queued, a request with no changes carries them; with neither, no
-        push request is made at all."""
+        push request is made at all.
+
+        On a healthy link two requests are in flight at once: while the
+        server applies one batch, the next is read, sent and waits on the
+        server for its turn (marked ``after`` the one before, so the server
+        applies it only once that one is in: ``push_gap`` otherwise, nothing
+        applied). Answers are taken in order, so ``pushed_seq`` still only
+        moves over confirmed batches. After a failed request (a hotspot that
+        drops), one at a time for a while."""
         total = replica.pending_count(self.store)
         self._progress(Stage.PUSH, 0, total)
-        batch = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups)
         sent: set[str] = set()  # entries sent in this run (answered or not)
+        flights: deque[_Push] = deque()
+        # On a link that dropped lately, one at a time: a cut loses every
+        # request in flight, and the bandwidth, not the server, is the limit.
+        in_flight = _PUSHES_IN_FLIGHT if self.client.link_is_healthy() else 1
+        batch = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups)
         reviews = replica.pending_reviews(self.store)
-        while batch or reviews:
-            self._check_cancel()
-            request: PushRequest = {
-                "protocol": self.client.protocol_version,
-                "device_id": self.store.device_id,
-                # Records of one kind side by side: gzip finds their shared
-                # field names and phrases (a quarter fewer bytes). Each
-                # record's own groups keep their order (the sort is stable).
-                "changes": sorted(batch, key=_kind_of),
-            }
-            if reviews:
-                request["reviews"] = reviews
-            following: list[PushChange] = []
-            # While the server applies this batch, read the next one (the
-            # server and this process work side by side). It is sent only
-            # after this one is confirmed, so batches still go one at a time.
-            with _InFlight(self.client.push, request) as sending:
-                if batch:
-                    following = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups,
-                                                       after=batch[-1]["seq"])
-                answer = sending.result()
-            if batch:
-                self._confirm_changes(report, user, batch, answer)
-            if reviews:
-                self._confirm_reviews(report, reviews, answer)
-                sent.update(r["id"] for r in reviews)
-            report.push_batches += 1
-            total = max(total, report.pushed + report.reviews_sent)
-            self._progress(Stage.PUSH, report.pushed + report.reviews_sent, total)
-            batch = following
-            reviews = replica.pending_reviews(self.store, exclude=sent)
+        try:
+            while batch or reviews or flights:
+                self._check_cancel()
+                if (batch or reviews) and len(flights) < in_flight:
+                    after = flights[-1].last if flights else None
+                    flights.append(self._send_push(batch, reviews, after))
+                    sent.update(r["id"] for r in reviews)
+                    after = batch[-1]["seq"] if batch else after
+                    batch = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups,
+                                                   after=after) if after is not None else batch
+                    reviews = []
+                    if len(flights) < in_flight and (batch or reviews):
+                        continue  # fill the pipeline before waiting
+                flight = flights.popleft()
+                try:
+                    answer = flight.call.result()
+                except RequestRejected as exc:
+                    if exc.code != "push_gap":
+                        raise
+                    # It reached the server before the batch it follows was
+                    # applied. Drop what else is in flight (gaps too) and go
+                    # on from what is confirmed.
+                    log.info("A push batch arrived before the one it follows; sending it again")
+                    self._drain(flights)
+                    batch = replica.pending_groups(self.store, self.batch_bytes, self.batch_groups)
+                    reviews = replica.pending_reviews(self.store, exclude=sent)
+                    continue
+                if flight.batch:
+                    self._confirm_changes(report, user, flight.batch, answer)
+                if flight.reviews:
+                    self._confirm_reviews(report, flight.reviews, answer)
+                report.push_batches += 1
+                total = max(total, report.pushed + report.reviews_sent)
+                self._progress(Stage.PUSH, report.pushed + report.reviews_sent, total)
+                if not reviews:
+                    reviews = replica.pending_reviews(self.store, exclude=sent)
+        finally:
+            self._drain(flights)
+
+    def _send_push(self, batch: list[PushChange], reviews: list[PushReview], after: int | None) -> _Push:
+        request: PushRequest = {
+            "protocol": self.client.protocol_version,
+            "device_id": self.store.device_id,
+            # Records of one kind side by side: gzip finds their shared
+            # field names and phrases (a quarter fewer bytes). Each
+            # record's own groups keep their order (the sort is stable).
+            "changes": sorted(batch, key=_kind_of),
+        }
+        if reviews:
+            request["reviews"] = reviews
+        if after is not None and batch:
+            request["after"] = after
+        last = batch[-1]["seq"] if batch else after
+        return _Push(batch, reviews, last, _InFlight(self.client.push, request))
+
+    @staticmethod
+    def _drain(flights: deque[_Push]) -> None:
+        """Wait for the requests still in flight and drop their outcomes (what
+        they applied is found again as replays by the next push)."""
+        while flights:
+            flights.popleft().call.close()
 
     def _confirm_changes(
         self, report: SyncReport, user: UserInfo, batch: list[PushChange], answer: PushResponse
@@ -516,13 +563,24 @@ def _newest_change(store: Store) -> int:
     return int(row or 0)
 
 
+@dataclass
+class _Push:
+    """A push request on its way, with what it carries."""
+
+    batch: list[PushChange]
+    reviews: list[PushReview]
+    last: int | None  # the seq a following batch comes ``after``
+    call: _InFlight[PushRequest, PushResponse]
+
+
 class _InFlight(Generic[A, R]):
     """``call(argument)`` running on its own thread while the engine does other
     work (the next pull page while one is applied; a push batch while the next
-    is read). ``result()`` waits for it and returns or raises what it did;
-    ``close()`` waits for it and drops the outcome. Only the engine's thread
-    uses it, and only one is in flight at a time, so the client is still used
-    by one thread at a time."""
+    is read; the next push batch). ``result()`` waits for it and returns or
+    raises what it did; ``close()`` waits for it and drops the outcome. Only
+    the engine's thread uses it. Two pushes may be in flight at once: the
+    client's token handling is locked, and requests' connection pool serves
+    two threads."""
 
     def __init__(self, call: Callable[[A], R], argument: A) -> None:
         self._outcome: R | None = None

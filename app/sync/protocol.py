@@ -69,6 +69,11 @@ class PushRequest(TypedDict):
     device_id: str
     changes: list[PushChange]
     reviews: NotRequired[list[PushReview]]  # applied after ``changes``, in order
+    # The batch follows directly after the one ending at this seq (protocol 1,
+    # added later): applied only if the server holds this device's changes up
+    # to it, else 409 ``push_gap`` with nothing applied. It lets a client send
+    # a batch while the one before is still being applied.
+    after: NotRequired[int]
 
 
 class PushResult(TypedDict):

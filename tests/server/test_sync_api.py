@@ -197,6 +197,22 @@ def test_groups_of_different_records_may_come_in_any_order(
     assert stored(session)[0] == 3
 
 
+def test_a_batch_sent_after_one_the_server_does_not_hold_applies_nothing(
+    client: Any, session: Session, make_user: MakeUser, auth_headers: Headers
+) -> None:
+    """Two pushes in flight: the second says which seq it follows. Arriving
+    before that one was applied, it is refused whole (and sent again later)."""
+    fellow = make_user()
+    headers = auth_headers(fellow)
+    early = {**push_body(change(3), change(4)), "after": 2}
+    assert_error(client.post(PUSH, json=early, headers=headers), 409, "push_gap")
+    assert stored(session) == (0, 0, 0), "nothing applied"
+    assert client.post(PUSH, json=push_body(change(1), change(2)), headers=headers).status_code == 200
+    answer = client.post(PUSH, json=early, headers=headers)
+    assert answer.status_code == 200 and answer.json()["last_seq"] == 4
+    assert stored(session)[0] == 4
+
+
 def test_the_schema_lists_the_sync_endpoints(client: Any) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "post" in paths[PUSH] and "post" in paths[PULL]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from app.sync.errors import (
     InvalidCredentials,
     MassDeletePending,
     Offline,
+    RequestRejected,
     Throttled,
 )
 from app.sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
@@ -151,6 +154,8 @@ class FlakyClient(ApiClient):
         self.fail_before: set[int] = set()
         self.fail_after: set[int] = set()
         self.pushes: list[list[int]] = []  # seqs of every batch that reached the server
+        self.calls = 0
+        self._calls = threading.Lock()
         self.fail_pull: set[int] = set()
         self.pulls: list[PullRequest] = []
 
@@ -161,11 +166,20 @@ class FlakyClient(ApiClient):
         return super().pull(request)
 
     def push(self, request: PushRequest) -> PushResponse:
-        call = len(self.pushes) + 1
+        # Two pushes may be in flight at once (the engine's pipeline); one
+        # at a time here, in the order they were made, so that the calls
+        # these tests fail are the batches they mean (overtaking is tested
+        # with OvertakenClient).
+        with self._calls:
+            return self._push(request)
+
+    def _push(self, request: PushRequest) -> PushResponse:
+        self.calls += 1
+        call = self.calls
         if call in self.fail_before:
             self.fail_before.discard(call)
             raise Offline()
-        self.pushes.append([c["seq"] for c in request["changes"]])
+        self.pushes.append(sorted(c["seq"] for c in request["changes"]))
         answer = super().push(request)
         if call in self.fail_after:
             raise Offline()
@@ -182,13 +196,16 @@ def test_an_interrupted_push_resumes_without_resending_confirmed_batches(laptop:
 
     with pytest.raises(Offline):
         a.sync(batch_groups=2)
-    assert len(client.pushes) == 2
-    first, lost = client.pushes
+    # Batch 3 may have gone out behind batch 2 (two pushes are in flight at
+    # once); its answer is dropped unread.
+    sent = len(client.pushes)
+    assert sent in (2, 3)
+    first, lost = client.pushes[:2]
     assert replica.sync_meta(a.store).pushed_seq == first[-1], "only the confirmed batch counts"
     assert replica.sync_meta(a.store).last_synced_at is None
 
     report = a.sync(batch_groups=2)
-    resent = client.pushes[2:]
+    resent = client.pushes[sent:]
     assert resent[0] == lost, "the unconfirmed batch is sent again (the server ignores the replay)"
     assert all(seq > first[-1] for batch in resent for seq in batch), "no confirmed batch is resent"
     assert report.pushed == 5 and report.push_batches == 3
@@ -198,6 +215,73 @@ def test_an_interrupted_push_resumes_without_resending_confirmed_batches(laptop:
     b.sync()
     assert b.live() == 7
     converged(a, b)
+
+
+class OvertakenClient(ApiClient):
+    """Holds the first push back, so the second one (sent while the first is
+    on its way) reaches the server first; records who overlapped whom."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pushes: list[PushRequest] = []
+        self.outcomes: list[str] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._guard = threading.Lock()
+
+    def push(self, request: PushRequest) -> PushResponse:
+        with self._guard:
+            self.pushes.append(request)
+            first = len(self.pushes) == 1
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if first:
+                time.sleep(0.5)
+            answer = super().push(request)
+            self.outcomes.append("ok")
+            return answer
+        except RequestRejected as exc:
+            self.outcomes.append(exc.code)
+            raise
+        finally:
+            with self._guard:
+                self.in_flight -= 1
+
+
+def test_two_batches_in_flight_apply_in_order_even_when_the_second_arrives_first(
+    laptop: MakeLaptop,
+) -> None:
+    a = laptop("li", client_class=OvertakenClient)
+    client = a.client
+    assert isinstance(client, OvertakenClient)
+    for i in range(6):
+        a.store.create("lesson_plan", lesson(i), author="李老师")
+
+    report = a.sync(batch_groups=2)
+
+    assert client.most_in_flight == 2, "the next batch goes out while one is applied"
+    assert "push_gap" in client.outcomes, "the overtaking batch was refused, nothing applied"
+    first, second = client.pushes[:2]
+    assert "after" not in first and second["after"] == max(c["seq"] for c in first["changes"])
+    assert report.pushed == 6 and replica.pending_count(a.store) == 0
+    b = laptop("li")
+    b.sync()
+    assert b.live() == 6
+    converged(a, b)
+
+
+def test_after_a_failed_request_batches_go_one_at_a_time(laptop: MakeLaptop) -> None:
+    """On a link that drops, every request in flight at a cut is lost."""
+    a = laptop("li", client_class=OvertakenClient)
+    client = a.client
+    assert isinstance(client, OvertakenClient)
+    for i in range(6):
+        a.store.create("lesson_plan", lesson(i), author="李老师")
+    client.last_failure = time.monotonic()
+    a.sync(batch_groups=2)
+    assert client.most_in_flight == 1 and len(client.pushes) == 3
+    assert replica.pending_count(a.store) == 0
 
 
 def test_a_failure_between_batches_continues_on_the_next_run(laptop: MakeLaptop) -> None:

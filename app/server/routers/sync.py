@@ -24,7 +24,7 @@ from app.server.sync_schemas import (
     PushRequestModel,
     PushResponseModel,
 )
-from app.server.sync_service import DeviceRolledBack, pull, push
+from app.server.sync_service import DeviceRolledBack, PushGap, pull, push
 from app.sync.protocol import (
     MIN_SUPPORTED_PROTOCOL,
     PROTOCOL_VERSION,
@@ -78,6 +78,8 @@ def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser)
             for c in body.changes
         ],
     }
+    if body.after is not None:
+        request["after"] = body.after
     if body.reviews is not None:
         request["reviews"] = [
             {
@@ -92,6 +94,13 @@ def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser)
         ]
     try:
         return _json(push(session, user, request))
+    except PushGap as gap:
+        raise ApiError(
+            409,
+            "push_gap",
+            f"This batch follows changes up to {body.after} that the server does not hold (it holds up "
+            f"to {gap.last_seq}). Send the earlier changes first; nothing was applied.",
+        ) from None
     except DeviceRolledBack:
         raise ApiError(
             409,
