@@ -1,9 +1,11 @@
 """Every benchmark, as ``make bench`` runs it: ``python -m bench.run_all``.
 
-Builds (or reuses) the generated store, then runs the client benchmark and
-the sync benchmark (``bench_sync``: 10,000 records, a real server), each of
-which rewrites its own section of ``docs/benchmarks.md``. Later benchmarks
-(attachments) add their step here and their own section there.
+Builds (or reuses) the generated store, then runs the client benchmark,
+the sync benchmark (``bench_sync``: 10,000 records, a real server) and the
+attachments benchmark (``bench_attachments``: a 20 MB file up and down over
+256 kbit/s, 300 ms round trip, the connection cut every 2 MB; about 23
+minutes a run), each of which rewrites its own section of
+``docs/benchmarks.md``. ``--skip-sync`` / ``--skip-attachments`` leave one out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import bench_client, bench_sync
+from bench import bench_attachments, bench_client, bench_sync
 from bench.generate import DEFAULT_SEED, build_store, default_path, is_cached
 
 
@@ -27,7 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wait-quiet", type=float, default=180, metavar="SECONDS",
                         help="wait up to SECONDS for a quiet machine before measuring (default 180)")
     parser.add_argument("--sync-runs", type=int, default=3, help="runs of each sync case (median)")
-    parser.add_argument("--skip-sync", action="store_true", help="only the client benchmark")
+    parser.add_argument("--skip-sync", action="store_true", help="leave out the sync benchmark")
+    parser.add_argument("--attachments-runs", type=int, default=1,
+                        help="runs of the attachments benchmark (median; about 23 minutes each)")
+    parser.add_argument("--skip-attachments", action="store_true",
+                        help="leave out the attachments benchmark")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -47,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_sync.run(runs=args.sync_runs, shaped=args.sync_runs, write=not args.no_write,
                        command=f"python -m bench.bench_sync --runs {args.sync_runs} "
                                f"--shaped-runs {args.sync_runs}   # the sync section alone")
+    if not args.skip_attachments:
+        runs = args.attachments_runs
+        print(f"\nAttachments benchmark (a 20 MB file up and down over a slow link that drops; "
+              f"about {23 * runs} minutes)…")
+        bench_attachments.run(runs=runs, write=not args.no_write,
+                              command=f"python -m bench.bench_attachments --size-mb 20 --runs {runs}"
+                                      "   # the attachments section alone")
     return 0
 
 
