@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
@@ -51,8 +51,8 @@ log = logging.getLogger("fieldbook.ui")
 ERROR_COLOUR = "#b3261e"
 MUTED_COLOUR = "#5f6368"
 PENDING_COLOUR = "#8a5300"
-THREAD_MAX_HEIGHT = 220
-COMMENT_LINES = 3
+THREAD_MAX_HEIGHT = 150  # the form below must keep room on a 768-px laptop screen
+COMMENT_LINES = 2
 REVIEWER_ROLES = frozenset({"trainer", "admin"})
 
 
@@ -399,8 +399,14 @@ class ReviewPanel(QFrame):
                      self._thread_box.findChildren(QLabel, "review_entry")) + 8
         self._scroll.setFixedHeight(min(THREAD_MAX_HEIGHT, max(wanted, 40)))
         if entries:
-            bar = self._scroll.verticalScrollBar()
-            bar.setValue(bar.maximum())
+            # The newest entry (the decision) in view, once the layout has
+            # grown the scroll range to the new thread.
+            QTimer.singleShot(0, self, self._scroll_to_newest)
+
+    def _scroll_to_newest(self) -> None:
+        labels = self._thread_box.findChildren(QLabel, "review_entry")
+        if labels:
+            self._scroll.ensureWidgetVisible(labels[-1], 0, 0)
 
     def _entry_label(self, entry: ReviewEntry) -> QLabel:
         lines = [entry_header(entry)]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QPushButton, QToolButton
+from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QPushButton, QToolButton
 
 from app.models import reviews
 from app.models.store import Store
@@ -130,6 +130,26 @@ def test_the_thread_shows_entries_pending_and_superseded(
     assert "Not applied: 李培训 already returned this record" in texts[2]
     assert "waiting to be sent" in texts[3] and "我改好了" in texts[3]
     assert "waiting to be sent" not in texts[1]
+
+
+def test_a_long_thread_opens_scrolled_to_the_newest_entry(
+    make_env: MakeEnv, store: Store, qtbot: Any
+) -> None:
+    """The decision is what the fellow opens the record for: it is in view,
+    while the thread stays short enough to leave the form room."""
+    as_fellow(store)
+    record = record_of(store, FELLOW_A, "lesson_plan", {"title": "认识分数"}, status="approved")
+    for i in range(8):
+        server_entry(store, record.id, "comment", author_id=TRAINER, author="李培训", body=f"第{i}条意见",
+                     at=T0 + dt.timedelta(hours=i), seq=i + 1, seen=True)
+    server_entry(store, record.id, "approve", author_id=TRAINER, author="李培训", body="通过",
+                 at=T0 + dt.timedelta(hours=9), seq=10, seen=True)
+    env = make_env()
+    env.window.open_record(record.id)
+    labels = env.ui.panel.findChildren(QLabel, "review_entry")
+    assert len(labels) == 9
+    qtbot.waitUntil(lambda: not labels[-1].visibleRegion().isEmpty())
+    assert labels[0].visibleRegion().isEmpty(), "the oldest scrolled out of view"
 
 
 def test_a_comment_is_queued_and_shown(make_env: MakeEnv, store: Store, qtbot: Any) -> None:
