@@ -71,6 +71,12 @@ system-deps: $(VENV)/.installed
 			echo "Installing the system libraries Qt needs..."; \
 			apt-get update -qq && apt-get install -y -qq $(QT_DEBIAN_LIBS); \
 		else echo "Qt cannot load. Please run: sudo apt-get install $(QT_DEBIAN_LIBS)"; exit 1; fi; }
+	@# Chinese first: without a CJK font Qt draws every Chinese character as a box.
+	@if command -v fc-list >/dev/null && [ -z "$$(fc-list :lang=zh family)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing a Chinese font..."; apt-get update -qq && apt-get install -y -qq fonts-noto-cjk; \
+		else echo "No Chinese font found; Chinese text will show as boxes. Please run: sudo apt-get install fonts-noto-cjk"; fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
