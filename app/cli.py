@@ -38,6 +38,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -452,18 +453,17 @@ def _load_import(path: Path) -> list[Any]:
     return data
 
 
+@dataclass
 class _Planned:
     """One checked record of an import: what to write."""
 
-    def __init__(self, record_id: str, kind: str, values: dict[str, Any], status: str | None,
-                 author: str, exists: bool, deleted: bool) -> None:
-        self.record_id = record_id
-        self.kind = kind
-        self.values = values
-        self.status = status
-        self.author = author
-        self.exists = exists
-        self.deleted = deleted
+    record_id: str
+    kind: str
+    values: dict[str, Any]
+    status: str | None
+    author: str
+    exists: bool
+    deleted: bool
 
 
 def _check_import_item(store: Store, item: Any, default_author: str) -> _Planned:

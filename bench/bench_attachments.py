@@ -77,13 +77,11 @@ from bench.bench_sync import (
     median,
     server_cli,
 )
+from bench.doc import DOC, write_section
 from bench.generate import DATA_DIR, DEFAULT_SEED, generate_records
 from bench.shaper import LinkShaper, LinkStats
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-START_MARK = "<!-- bench:attachments:start -->"
-END_MARK = "<!-- bench:attachments:end -->"
 
 MB = 1024 * 1024
 DEFAULT_SIZE_MB = 20
@@ -340,18 +338,8 @@ class Report:
 
 
 def write_doc(section: str, doc: Path = DOC) -> None:
-    """Replace the attachments section between its markers (appended when
-    absent); the rest of the file stays as it is."""
-    block = f"{START_MARK}\n{section}{END_MARK}"
-    text = doc.read_text("utf-8") if doc.exists() else "# Benchmarks\n"
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        _old, tail = rest.split(END_MARK, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, "utf-8")
+    """Replace the attachments section of ``docs/benchmarks.md``; keep the rest."""
+    write_section("attachments", section, doc)
 
 
 @contextlib.contextmanager

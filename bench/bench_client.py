@@ -43,6 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bench.doc import DOC, write_section
 from bench.generate import DATA_DIR, DEFAULT_SEED, build_store, default_path
 
 if TYPE_CHECKING:
@@ -50,9 +51,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="QObject")
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-START_MARK = "<!-- bench:client:start -->"
-END_MARK = "<!-- bench:client:end -->"
 READY = re.compile(r"FIELDBOOK_READY\s+([0-9.]+)(?:\s+rows=(\d+))?")
 
 TARGET_START_S = 2.0
@@ -745,27 +743,8 @@ NOTES_FILE = Path(__file__).resolve().parent / "client_notes.md"
 
 
 def write_doc(section: str, doc: Path = DOC) -> None:
-    """Replace the client section between its markers; keep the rest of the file."""
-    block = f"{START_MARK}\n{section}{END_MARK}"
-    if doc.exists():
-        text = doc.read_text("utf-8")
-        if START_MARK in text and END_MARK in text:
-            head, rest = text.split(START_MARK, 1)
-            _old, tail = rest.split(END_MARK, 1)
-            doc.write_text(head + block + tail, "utf-8")
-            return
-        doc.write_text(text.rstrip("\n") + "\n\n" + block + "\n", "utf-8")
-        return
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(
-        "# Benchmarks\n\n"
-        "How fast Fieldbook is on a large, realistic store, and how to measure it again.\n"
-        "`make bench` (`python -m bench.run_all`) regenerates each section between its\n"
-        "`<!-- bench:NAME:start -->` / `<!-- bench:NAME:end -->` markers and leaves the\n"
-        "rest of this file alone; later benchmarks (sync, attachments) add their own.\n\n"
-        + block + "\n",
-        "utf-8",
-    )
+    """Replace the client section of ``docs/benchmarks.md``; keep the rest."""
+    write_section("client", section, doc)
 
 
 def _run_worker_process(store_path: Path, runs: int) -> dict[str, Any]:

@@ -59,14 +59,12 @@ from typing import Any
 
 import requests
 
+from bench.doc import DOC, write_section
 from bench.generate import DATA_DIR, DEFAULT_SEED, generate_records
 from bench.shaper import LinkShaper, LinkStats
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 NOTES_FILE = Path(__file__).resolve().parent / "sync_notes.md"
-START_MARK = "<!-- bench:sync:start -->"
-END_MARK = "<!-- bench:sync:end -->"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 USER = "bench"
@@ -864,17 +862,8 @@ class Report:
 
 
 def write_doc(section: str, doc: Path = DOC) -> None:
-    """Replace the sync section between its markers; keep the rest of the file."""
-    block = f"{START_MARK}\n{section}{END_MARK}"
-    text = doc.read_text("utf-8") if doc.exists() else "# Benchmarks\n"
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        _old, tail = rest.split(END_MARK, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, "utf-8")
+    """Replace the sync section of ``docs/benchmarks.md``; keep the rest."""
+    write_section("sync", section, doc)
 
 
 @contextlib.contextmanager

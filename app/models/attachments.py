@@ -197,6 +197,10 @@ def _copy_stream(store: Store, source: IO[bytes], limit: int) -> _Copied:
     return _Copied(temp, digest.hexdigest(), size, head)
 
 
+def _too_large(name: str, limit: int) -> ValidationFailed:
+    return _refuse(_TOO_LARGE, name=name, max=limit // (1024 * 1024))
+
+
 def _checked_type(name: str, media_type: str | None) -> str:
     """The media type to store: the one given, else the name's extension's."""
     found = media_type or type_for_name(name)
@@ -211,7 +215,7 @@ def _check_copy(copied: _Copied, name: str, media_type: str, limit: int) -> None
     if copied.size == 0:
         problem = _refuse(_EMPTY, name=name)
     elif copied.size > limit:
-        problem = _refuse(_TOO_LARGE, name=name, max=limit // (1024 * 1024))
+        problem = _too_large(name, limit)
     elif not matches_type(media_type, copied.head):
         problem = _refuse(_WRONG_CONTENT, name=name, type=_type_label(media_type))
     if problem is not None:
@@ -263,13 +267,12 @@ def attach(
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise _refuse(_TOO_LARGE, name=name, max=max_bytes // (1024 * 1024))
+            raise _too_large(name, max_bytes)
         with path.open("rb") as source:
             copied = _copy_stream(store, source, max_bytes)
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError):
         raise _refuse(_NO_FILE, name=name) from None
-    _check_copy(copied, name, media_type, max_bytes)
-    return _commit(store, record_id, copied, name, media_type, original=None)
+    return _commit(store, record_id, copied, name, media_type, max_bytes, original=None)
 
 
 def attach_bytes(
@@ -287,21 +290,22 @@ def attach_bytes(
     media_type = _checked_type(name, media_type)
     _check_record(store, record_id)
     if len(data) > max_bytes:
-        raise _refuse(_TOO_LARGE, name=name, max=max_bytes // (1024 * 1024))
+        raise _too_large(name, max_bytes)
     copied = _copy_stream(store, io.BytesIO(data), max_bytes)
-    _check_copy(copied, name, media_type, max_bytes)
-    return _commit(store, record_id, copied, name, media_type,
+    return _commit(store, record_id, copied, name, media_type, max_bytes,
                    original=str(original) if original is not None else None)
 
 
 def _commit(
-    store: Store, record_id: str, copied: _Copied, name: str, media_type: str, *,
+    store: Store, record_id: str, copied: _Copied, name: str, media_type: str, limit: int, *,
     original: str | None,
 ) -> AttachmentRef:
-    """One store write: the blob's row and the record's new reference. The
+    """Refuse what the copied bytes show (:func:`_check_copy`), then one
+    store write: the blob's row and the record's new reference. The
     temp file takes the blob's name inside it (under the write lock, so a
     concurrent garbage collection cannot remove it in between); a blob
     already here keeps its file and the copy is dropped."""
+    _check_copy(copied, name, media_type, limit)
     ref = AttachmentRef(sha256=copied.sha256, name=name, size=copied.size, type=media_type)
     target = blob_file(store, copied.sha256)
     try:
@@ -395,21 +399,8 @@ def mark(store: Store, sha256: str, state: BlobState, *, error: str = "",
         row.error = error
 
 
-def mark_uploading(store: Store, sha256: str) -> None:
-    mark(store, sha256, BlobState.UPLOADING)
-
-
 def mark_uploaded(store: Store, sha256: str) -> None:
     mark(store, sha256, BlobState.UPLOADED)
-
-
-def mark_failed(store: Store, sha256: str, error: str) -> None:
-    """Remember why the last attempt failed, keeping the state (a refused
-    upload stays ``local``: the user sees why and may remove it)."""
-    with store._write() as session:
-        row = session.get(Blob, sha256)
-        if row is not None:
-            row.error = error
 
 
 def mark_downloading(store: Store, ref: AttachmentRef) -> None:
@@ -430,19 +421,30 @@ def pending_uploads(store: Store) -> list[BlobInfo]:
     return [info for info in rows if blob_path(store, info.sha256) is not None]
 
 
-def _live_refs(session: Session, record_ids: Iterable[str] | None = None) -> dict[str, AttachmentRef]:
-    """Every reference of live records (or of ``record_ids``), by sha."""
+def _live_refs(session: Session, record_ids: Iterable[str] | None = None, *,
+               sha256: str | None = None) -> dict[str, AttachmentRef]:
+    """Every reference of live records (or of ``record_ids``, or of the
+    records whose attachments name ``sha256``), by sha."""
     stmt = select(Record.id, Record.attachments).where(
         Record.deleted.is_(False), Record.attachments.is_not(None),
         text("records.attachments != '[]'"),
     )
     if record_ids is not None:
         stmt = stmt.where(Record.id.in_(list(record_ids)))
+    if sha256 is not None:
+        stmt = stmt.where(text("instr(records.attachments, :sha) > 0").bindparams(sha=sha256))
     refs: dict[str, AttachmentRef] = {}
     for _id, attachments in session.execute(stmt):
         for ref in cast(list[AttachmentRef], attachments or []):
             refs.setdefault(ref["sha256"], ref)
     return refs
+
+
+def live_ref(store: Store, sha256: str) -> AttachmentRef | None:
+    """A live record's reference to the blob (its size and type), if any
+    uses it: one query over the records naming it, not all of them."""
+    with store._read() as session:
+        return _live_refs(session, sha256=sha256).get(sha256)
 
 
 def needed_downloads(store: Store, record_ids: Iterable[str] | None = None) -> list[AttachmentRef]:
@@ -523,15 +525,9 @@ def _sweep(store: Store, keep: set[str], grace_s: float) -> int:
     return removed
 
 
-def storage_used(store: Store) -> int:
-    """Bytes the blobs folder holds (for a settings page)."""
-    folder = blobs_dir(store)
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
-
-
 __all__ = [
     "BlobInfo", "BlobState", "attach", "attach_bytes", "attachments_of", "blob_file", "blob_info",
-    "blob_infos", "blob_path", "blobs_dir", "collect_garbage", "mark", "mark_downloaded",
-    "mark_downloading", "mark_failed", "mark_uploaded", "mark_uploading", "needed_downloads",
-    "part_file", "pending_uploads", "remove", "storage_used", "track_remote",
+    "blob_infos", "blob_path", "blobs_dir", "collect_garbage", "live_ref", "mark", "mark_downloaded",
+    "mark_downloading", "mark_uploaded", "needed_downloads",
+    "part_file", "pending_uploads", "remove", "track_remote",
 ]

@@ -597,9 +597,7 @@ class Store:
             cursor = _raw_connection(session).cursor()
             for row in rows:
                 if not row.get("deleted"):
-                    cursor.execute("INSERT INTO search_index (body) VALUES (?)",
-                                   (index_body(row["kind"], row),))
-                    row["search_rowid"] = cursor.lastrowid
+                    row["search_rowid"] = _add_entry(cursor, row)
         _insert_rows(session, rows)
 
     def refresh_search_entries(
@@ -631,9 +629,7 @@ class Store:
             if row["deleted"]:
                 continue
             if index:
-                cursor.execute("INSERT INTO search_index (body) VALUES (?)",
-                               (index_body(row["kind"], row),))
-                row["search_rowid"] = cursor.lastrowid
+                row["search_rowid"] = _add_entry(cursor, row)
             else:
                 waiting += 1
         return waiting
@@ -670,10 +666,7 @@ class Store:
             cursor = _raw_connection(session).cursor()
             entries: list[tuple[int | None, str]] = []
             for row in rows:
-                values = dict(row)
-                cursor.execute("INSERT INTO search_index (body) VALUES (?)",
-                               (index_body(values["kind"], values),))
-                entries.append((cursor.lastrowid, values["id"]))
+                entries.append((_add_entry(cursor, dict(row)), row["id"]))
             cursor.executemany("UPDATE records SET search_rowid = ? WHERE id = ?", entries)
             return len(rows)
 
@@ -840,6 +833,13 @@ def _raw_connection(session: Session) -> sqlite3.Connection:
     raw = session.connection().connection.driver_connection
     assert isinstance(raw, sqlite3.Connection)
     return raw
+
+
+def _add_entry(cursor: sqlite3.Cursor, row: Mapping[str, Any]) -> int | None:
+    """A new search entry for a record's row (its ``kind`` and searchable
+    fields); returns its rowid, for ``search_rowid``."""
+    cursor.execute("INSERT INTO search_index (body) VALUES (?)", (index_body(row["kind"], row),))
+    return cursor.lastrowid
 
 
 def _insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -95,6 +95,17 @@ def get_cohort(session: Session, name: str) -> Cohort:
     return cohort
 
 
+def _add_unique(session: Session, row: User | Cohort, taken: str) -> None:
+    """Add and commit ``row``; a unique clash (someone created the same name
+    since we looked) becomes ``AdminError(taken)``."""
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise AdminError(taken) from None
+
+
 def create_user(
     session: Session, username: str, password: str, role: str, display_name: str = "", school: str = ""
 ) -> User:
@@ -109,8 +120,9 @@ def create_user(
     check_password(password)
     display = _check_name("display name", display_name, NAME_MAX) if display_name.strip() else ""
     school = _check_name("school", school, NAME_MAX) if school.strip() else ""
+    taken = f"A user named {name!r} already exists."
     if session.scalars(select(User.id).where(User.username == name)).first() is not None:
-        raise AdminError(f"A user named {name!r} already exists.")
+        raise AdminError(taken)
     user = User(
         username=name,
         display_name=display or name,
@@ -120,12 +132,7 @@ def create_user(
         active=True,
         created_at=utcnow(),
     )
-    session.add(user)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise AdminError(f"A user named {name!r} already exists.") from None
+    _add_unique(session, user, taken)
     log.info("Created %s %s", role, name)
     return user
 
@@ -142,15 +149,11 @@ def set_password(session: Session, username: str, password: str) -> User:
 
 def create_cohort(session: Session, name: str) -> Cohort:
     name = _check_name("cohort name", name, NAME_MAX)
+    taken = f"A cohort named {name!r} already exists."
     if session.scalars(select(Cohort.id).where(Cohort.name == name)).first() is not None:
-        raise AdminError(f"A cohort named {name!r} already exists.")
+        raise AdminError(taken)
     cohort = Cohort(name=name, created_at=utcnow())
-    session.add(cohort)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise AdminError(f"A cohort named {name!r} already exists.") from None
+    _add_unique(session, cohort, taken)
     log.info("Created cohort %s", name)
     return cohort
 

@@ -8,7 +8,6 @@ to date through ``set_record_blobs``. Nothing here knows about requests.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +27,6 @@ from app.sync.blob_protocol import SNIFF_BYTES, BlobStatus, is_sha256
 log = logging.getLogger("fieldbook.server")
 
 PARTIAL_DIRNAME: Final = "partial"
-HASH_CHUNK_BYTES: Final = 1024 * 1024
 # Garbage: a blob no live record uses is kept this long (a record pushed
 # just after its file may still come); an upload nobody continues, this long.
 UNUSED_BLOB_AGE: Final = dt.timedelta(days=1)
@@ -55,15 +53,6 @@ def file_size(path: Path) -> int | None:
         return path.stat().st_size
     except FileNotFoundError:
         return None
-
-
-def sha256_of(path: Path) -> str:
-    """The file's SHA-256, read a piece at a time (files go up to the size limit)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def head_of(path: Path) -> bytes:

@@ -46,6 +46,7 @@ from app.sync.blob_protocol import (
     BlobStatus,
     is_sha256,
     matches_type,
+    sha256_of_file,
 )
 
 log = logging.getLogger("fieldbook.server")
@@ -247,7 +248,7 @@ def finish_upload(session: Session, settings: Settings, user_id: int, piece: Pie
     """The whole file is here: check it is what it claims, move it into
     place, and mark the blob complete."""
     partial = blob_store.partial_path(settings, user_id, piece.sha256)
-    if blob_store.sha256_of(partial) != piece.sha256:
+    if sha256_of_file(partial) != piece.sha256:
         _discard(session, settings, user_id, piece.sha256)
         raise ApiError(422, "hash_mismatch",
                        "The file that arrived does not match its SHA-256, so it was not kept. Send it again.")
@@ -411,17 +412,24 @@ async def _receive(request: Request, session: Session, settings: Settings, user_
             await run_in_threadpool(_discard, session, settings, user_id, piece.sha256)
         raise refused.error from None
     except OSError as exc:
-        log.warning("Upload %s/%s: cannot write %s: %s", user_id, piece.sha256, path, exc)
-        raise ApiError(503, "storage_unavailable", "The server cannot store files right now. "
-                       "Please try again later.", {"Retry-After": "60"}) from None
+        raise _storage_unavailable(user_id, piece, "write", path, exc) from None
     offset = piece.offset + written.count
     await run_in_threadpool(record_offset, session, settings, user_id, piece.sha256, offset)
     if written.disconnected:
         log.info("Upload %s/%s: connection dropped; kept %d of %d bytes", user_id, piece.sha256, offset,
                  piece.size)
     if offset == piece.size:
-        return await run_in_threadpool(finish_upload, session, settings, user_id, piece)
+        try:
+            return await run_in_threadpool(finish_upload, session, settings, user_id, piece)
+        except OSError as exc:  # hashing or moving the finished file (a full disk, a vanished file)
+            raise _storage_unavailable(user_id, piece, "finish", path, exc) from None
     return {"sha256": piece.sha256, "state": "partial", "offset": offset, "size": piece.size}
+
+
+def _storage_unavailable(user_id: int, piece: Piece, action: str, path: Path, exc: OSError) -> ApiError:
+    log.warning("Upload %s/%s: cannot %s %s: %s", user_id, piece.sha256, action, path, exc)
+    return ApiError(503, "storage_unavailable", "The server cannot store files right now. "
+                    "Please try again later.", {"Retry-After": "60"})
 
 
 @router.get(

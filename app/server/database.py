@@ -89,8 +89,8 @@ def alembic_config(url: str | URL | None = None) -> Any:
     return config
 
 
-def run_migrations(url: str | URL, revision: str = "head") -> None:
-    """Bring the database at ``url`` up to ``revision`` (the latest by default)."""
+def _migrate(url: str | URL, revision: str, *, up: bool) -> None:
+    """Run alembic's upgrade or downgrade to ``revision`` in one transaction."""
     from alembic import command
 
     engine = make_engine(url)
@@ -98,22 +98,18 @@ def run_migrations(url: str | URL, revision: str = "head") -> None:
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            (command.upgrade if up else command.downgrade)(config, revision)
     finally:
         engine.dispose()
+
+
+def run_migrations(url: str | URL, revision: str = "head") -> None:
+    """Bring the database at ``url`` up to ``revision`` (the latest by default)."""
+    _migrate(url, revision, up=True)
 
 
 def downgrade(url: str | URL, revision: str) -> None:
-    from alembic import command
-
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
+    _migrate(url, revision, up=False)
 
 
 def current_revision(url: str | URL) -> str | None:

@@ -26,7 +26,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -225,13 +225,18 @@ def _is_lost_answer_retry(session: Session, row: RefreshToken, now: dt.datetime)
     return live is not None
 
 
-def revoke_family(session: Session, family: str, now: dt.datetime) -> None:
+def _revoke_where(session: Session, condition: ColumnElement[bool], now: dt.datetime) -> None:
+    """Revoke the live refresh tokens matching ``condition``."""
     session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .where(condition, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def revoke_family(session: Session, family: str, now: dt.datetime) -> None:
+    _revoke_where(session, RefreshToken.family == family, now)
 
 
 def revoke_refresh_token(session: Session, settings: Settings, token: str) -> None:
@@ -244,12 +249,7 @@ def revoke_refresh_token(session: Session, settings: Settings, token: str) -> No
 
 
 def revoke_user_tokens(session: Session, user_id: int, now: dt.datetime) -> None:
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    _revoke_where(session, RefreshToken.user_id == user_id, now)
 
 
 # --- throttling --------------------------------------------------------------

@@ -277,7 +277,7 @@ def _push_once(
     groups = [c for c in changes if c["seq"] > last_seq]
     replays = [c for c in changes if c["seq"] <= last_seq]
     response: PushResponse = {"protocol": PROTOCOL_VERSION, "last_seq": last_seq, "results": []}
-    if not groups and not replays and not entries:
+    if not changes and not entries:
         if entries is not None:
             response["reviews"] = []
         return response

@@ -8,7 +8,9 @@ Nothing here imports Qt, FastAPI or requests.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 from typing import Final, Literal, TypedDict
 
 BLOBS_PATH: Final = "/blobs"  # under API_PREFIX: /api/v1/blobs/{sha256}
@@ -66,6 +68,7 @@ EXTENSIONS: Final[dict[str, str]] = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 SNIFF_BYTES: Final = 16  # how much of a file's start ``matches_type`` needs
+HASH_CHUNK_BYTES: Final = 1024 * 1024  # how much ``sha256_of_file`` reads at a time
 
 
 def type_for_name(name: str) -> str | None:
@@ -88,3 +91,13 @@ def matches_type(media_type: str, head: bytes) -> bool:
 
 def is_sha256(value: str) -> bool:
     return bool(SHA256_RE.match(value))
+
+
+def sha256_of_file(path: Path) -> str:
+    """The file's SHA-256 (hex), read a piece at a time: files go up to the
+    size limit, so neither side holds one whole in memory to hash it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

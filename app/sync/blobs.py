@@ -20,7 +20,6 @@ turns them into signals. No Qt here.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -32,7 +31,7 @@ from typing import IO
 from app.models import attachments
 from app.models.attachments import BlobInfo, BlobState
 from app.models.store import Store
-from app.sync.blob_protocol import UPLOAD_PIECE_BYTES, AttachmentRef, BlobStatus
+from app.sync.blob_protocol import UPLOAD_PIECE_BYTES, AttachmentRef, BlobStatus, sha256_of_file
 from app.sync.client import ApiClient, BlobRange
 from app.sync.engine import Backoff, SyncCancelled
 from app.sync.errors import (
@@ -57,7 +56,6 @@ DEFAULT_ATTEMPTS = 6
 # pieces grow back (up to UPLOAD_PIECE_BYTES) while it holds.
 FIRST_PIECE = 1024 * 1024
 SMALLEST_PIECE = 256 * 1024
-_HASH_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -282,9 +280,9 @@ class BlobTransfer:
 
     def _ref_of(self, sha256: str) -> AttachmentRef | None:
         """Size and type from a record that uses the blob, or from its row."""
-        for ref in attachments.needed_downloads(self.store):
-            if ref["sha256"] == sha256:
-                return ref
+        ref = attachments.live_ref(self.store, sha256)
+        if ref is not None:
+            return ref
         info = attachments.blob_info(self.store, sha256)
         if info is None:
             return None
@@ -352,7 +350,7 @@ class BlobTransfer:
 
     def _install(self, sha256: str, part: Path, ref: AttachmentRef | None, size: int) -> Path:
         """Check the bytes against their name, then give them that name."""
-        if part.stat().st_size != size or _sha256_of(part) != sha256:
+        if part.stat().st_size != size or sha256_of_file(part) != sha256:
             part.unlink(missing_ok=True)
             log.warning("Downloaded blob %s did not match its hash; discarded", sha256[:12])
             if ref is not None:
@@ -372,14 +370,6 @@ def _size_of(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def after_transfers(store: Store) -> int:

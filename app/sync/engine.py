@@ -36,7 +36,6 @@ after failures for both.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import enum
 import logging
@@ -511,19 +510,20 @@ class SyncEngine:
                     # order, each with its cursor, so nothing else changes.
                     ahead = _InFlight(self.client.pull, self._pull_request(
                         page["cursor"], page["scope"], page.get("resume"), meta.pushed_seq, people_hash))
-                count, live = replica.would_remove(self.store, page)
-                if live_at_start is None:
-                    live_at_start = live
-                if not confirmed and self._too_many(doomed + count, live_at_start):
-                    wanted = self.confirm_mass_delete is not None and self.confirm_mass_delete(
-                        doomed + count, live_at_start)
-                    if not wanted:
-                        raise MassDeletePending(doomed + count, live_at_start)
-                    log.warning("Removing %d of %d records, as confirmed", doomed + count, live_at_start)
-                    confirmed = True
+                if not confirmed:  # (once confirmed, the run removes what it must)
+                    count, live = replica.would_remove(self.store, page)
+                    if live_at_start is None:
+                        live_at_start = live
+                    doomed += count
+                    if self._too_many(doomed, live_at_start):
+                        wanted = self.confirm_mass_delete is not None and self.confirm_mass_delete(
+                            doomed, live_at_start)
+                        if not wanted:
+                            raise MassDeletePending(doomed, live_at_start)
+                        log.warning("Removing %d of %d records, as confirmed", doomed, live_at_start)
+                        confirmed = True
                 result = replica.apply_pull_page(self.store, page)
                 pulled_up_to = max(pulled_up_to, page["cursor"])
-                doomed += count
                 report.pull_pages += 1
                 report.pulled += result.records
                 report.created += result.created
@@ -659,8 +659,10 @@ def sign_in(
         raise AccountMismatch(meta.username or "", meta.server_url or "")
     new = client.login(username, password)
     if owned and meta.user_id is not None and new.user.id != meta.user_id:
-        with contextlib.suppress(SyncError):
+        try:
             client.logout(new.refresh_token)
+        except SyncError as exc:
+            log.info("Could not revoke the other account's sign-in (%s); it expires by itself", exc)
         raise AccountMismatch(meta.username or "", meta.server_url or "")
     user = new.user
     replica.set_account(store, server_url=server_url, username=user.username, user_id=user.id,

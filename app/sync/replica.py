@@ -662,6 +662,18 @@ def _drop_owners(store: Store, session: Session, owners: Sequence[int]) -> int:
     return len(ids)
 
 
+def _upsert(session: Session, model: type[Conflict] | type[NoticeRow], key: Any,
+            fresh: dict[str, Any], values: dict[str, Any]) -> None:
+    """The server's copy of a conflict or notice by id: a new row also gets
+    ``fresh`` (its local state: unresolved, unseen), a known one keeps it."""
+    row = session.get(model, key)
+    if row is None:
+        row = model(id=key, **fresh)
+        session.add(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
 def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = None) -> ApplyResult:
     """Apply one pull page in ONE local transaction, with its cursor, scope
     and resume token (kept while ``more``, so a pull cut off between pages
@@ -693,26 +705,15 @@ def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = No
         result.unindexed = _write_rows(store, session, local, index=index)
         for c in page.get("conflicts") or []:
             max_clock = max(max_clock, int(c["clock"]), int(c["winner_clock"]))
-            existing = session.get(Conflict, c["id"])
-            if existing is None:
-                existing = Conflict(id=c["id"], resolved=False)
-                session.add(existing)
-            existing.record_id = c["record_id"]
-            existing.field = c["field"]
-            existing.value = c["value"]
-            existing.clock = int(c["clock"])
-            existing.device = c["device"]
-            existing.winner_clock = int(c["winner_clock"])
-            existing.winner_device = c["winner_device"]
+            _upsert(session, Conflict, c["id"], {"resolved": False}, {
+                "record_id": c["record_id"], "field": c["field"], "value": c["value"],
+                "clock": int(c["clock"]), "device": c["device"],
+                "winner_clock": int(c["winner_clock"]), "winner_device": c["winner_device"],
+            })
             result.conflicts += 1
         for n in page.get("notices") or []:
-            notice = session.get(NoticeRow, n["id"])
-            if notice is None:
-                notice = NoticeRow(id=n["id"], seen=False)
-                session.add(notice)
-            notice.record_id = n["record_id"]
-            notice.kind = n["kind"]
-            notice.message = n["message"]
+            _upsert(session, NoticeRow, n["id"], {"seen": False},
+                    {"record_id": n["record_id"], "kind": n["kind"], "message": n["message"]})
             result.notices += 1
         result.reviews = _apply_reviews(session, page.get("reviews") or [])
         if "people" in page:

@@ -82,6 +82,7 @@ from app.sync.blob_protocol import EXTENSIONS, AttachmentRef, type_for_name
 from app.ui import i18n, settings
 from app.ui.tasks import TaskRunner, report_failure
 from app.ui.transfers import TransferController, format_size
+from app.ui.widgets import make_button, set_bold
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -391,17 +392,12 @@ class AttachmentsStrip(QFrame):
     # --- building ------------------------------------------------------------------------
 
     def _button(self, name: str, slot: Callable[[], None]) -> QPushButton:
-        button = QPushButton(self)
-        button.setObjectName(name)
-        button.clicked.connect(lambda _checked=False: slot())
-        return button
+        return make_button(self, name, slot)
 
     def _build(self) -> None:
         self._title = QLabel(self)
         self._title.setObjectName("attachments_title")
-        font = QFont(self._title.font())
-        font.setBold(True)
-        self._title.setFont(font)
+        set_bold(self._title)
         self._hint = QLabel(self)
         self._hint.setObjectName("attachments_hint")
         self._hint.setStyleSheet(f"color: {MUTED_COLOUR};")

@@ -15,12 +15,11 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel
 
-from app.errors import FieldbookBug, FieldbookError
 from app.models.store import RecordData, Store
 from app.sync.blob_protocol import AttachmentRef
 from app.ui.attachments import AttachmentCommand, AttachmentsStrip, DropFilter
 from app.ui.main_window import MainWindow
-from app.ui.tasks import TaskRunner
+from app.ui.tasks import TaskRunner, log_failure
 from app.ui.transfers import TransferController
 
 log = logging.getLogger("fieldbook.ui")
@@ -112,10 +111,7 @@ class AttachmentsUi(QObject):
             self._transfers.start_uploads()
 
     def _undo_failed(self, exc: Exception) -> None:
-        if isinstance(exc, FieldbookError) and not isinstance(exc, FieldbookBug):
-            log.warning("Could not undo an attachment change: %s", exc)
-        else:
-            log.error("Could not undo an attachment change", exc_info=exc)
+        log_failure("Could not undo an attachment change", exc)
         self._window.show_message(self.tr("Could not undo: {error}").format(error=exc))
 
     # --- the status bar ------------------------------------------------------------------------

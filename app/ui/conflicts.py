@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -29,13 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import FieldbookError
 from app.models.fields import FieldType, kind_spec
 from app.models.store import RecordData, Store
 from app.sync import replica
 from app.sync.replica import ConflictInfo, Rejection
 from app.ui import i18n
-from app.ui.tasks import TaskRunner, report_failure
+from app.ui.tasks import TaskRunner, log_failure, report_failure
+from app.ui.widgets import set_bold
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -124,6 +123,7 @@ class ConflictPanel(QFrame):
         self._before_write = before_write
         self._record_id: str | None = None
         self._busy = False
+        self._generation = 0
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(8, 6, 8, 6)
         self._content: QWidget | None = None
@@ -139,19 +139,27 @@ class ConflictPanel(QFrame):
         return self._record_id
 
     def refresh(self) -> None:
-        """Re-read the open record's conflicts and refusals."""
-        conflicts: list[ConflictInfo] = []
-        refusals: list[Rejection] = []
-        record: RecordData | None = None
-        if self._record_id is not None:
-            try:
-                record = self._store.get(self._record_id, include_deleted=True)
-                conflicts = replica.conflicts_for(self._store, self._record_id)
-                refusals = replica.rejections(self._store, self._record_id)
-            except FieldbookError as exc:
-                log.warning("Could not read the conflicts of %s: %s", self._record_id, exc)
-                record = None
-        self._rebuild(record, conflicts, refusals)
+        """Re-read the open record's conflicts and refusals (off the GUI thread)."""
+        self._generation += 1
+        generation, record_id, store = self._generation, self._record_id, self._store
+        if record_id is None:
+            self._rebuild(None, [], [])
+            return
+
+        def read() -> tuple[RecordData, list[ConflictInfo], list[Rejection]]:
+            return (store.get(record_id, include_deleted=True), replica.conflicts_for(store, record_id),
+                    replica.rejections(store, record_id))
+
+        def done(found: tuple[RecordData, list[ConflictInfo], list[Rejection]]) -> None:
+            if generation == self._generation:
+                self._rebuild(*found)
+
+        def fail(exc: Exception) -> None:
+            if generation == self._generation:
+                log_failure(f"Could not read the conflicts of {record_id}", exc)
+                self._rebuild(None, [], [])
+
+        self._runner.submit(read, done, fail)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -175,9 +183,7 @@ class ConflictPanel(QFrame):
         if conflicts:
             marker = QLabel(content)
             marker.setObjectName("conflict_marker")
-            font = QFont(marker.font())
-            font.setBold(True)
-            marker.setFont(font)
+            set_bold(marker)
             marker.setText(
                 self.tr("⚠ 1 conflict: this field was changed on two computers at the same time.")
                 if len(conflicts) == 1
@@ -213,9 +219,7 @@ class ConflictPanel(QFrame):
         title = QLabel(row)
         title.setTextFormat(Qt.TextFormat.PlainText)
         title.setText(field_label(record.kind, conflict.field))
-        font = QFont(title.font())
-        font.setBold(True)
-        title.setFont(font)
+        set_bold(title)
         column.addWidget(title)
         now = format_value(record.kind, conflict.field, current_value(record, conflict.field))
         other = format_value(record.kind, conflict.field, conflict.value)

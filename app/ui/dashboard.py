@@ -22,14 +22,12 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSignalBlocker,
     Qt,
     Signal,
 )
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -42,7 +40,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import FieldbookError
 from app.models import reviews
 from app.models.fields import Kind, kind_spec
 from app.models.reviews import Dashboard, DashboardRow, PersonInfo
@@ -52,7 +49,8 @@ from app.ui.charts import BarChart, Series, format_number
 from app.ui.i18n import tr_choice
 from app.ui.main_window import DateFilterEdit
 from app.ui.review_panel import REVIEWER_ROLES
-from app.ui.tasks import TaskRunner, report_failure
+from app.ui.tasks import TaskRunner, log_failure
+from app.ui.widgets import filter_combo, read_only_flags, refill_combo, set_bold
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -147,9 +145,7 @@ class DashboardModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._keys)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return read_only_flags(index)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         rows = self._rows()
@@ -207,17 +203,9 @@ class DashboardPage(QWidget):
     def _build(self) -> None:
         self._title = QLabel(self)
         self._title.setObjectName("dashboard_title")
-        font = self._title.font()
-        font.setBold(True)
-        self._title.setFont(font)
-        self._cohort = QComboBox(self)
-        self._cohort.setObjectName("dashboard_cohort")
-        self._fellow = QComboBox(self)
-        self._fellow.setObjectName("dashboard_fellow")
-        for combo in (self._cohort, self._fellow):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
-            combo.currentIndexChanged.connect(lambda _index: self.reload())
+        set_bold(self._title)
+        self._cohort = filter_combo(self, "dashboard_cohort", self.reload)
+        self._fellow = filter_combo(self, "dashboard_fellow", self.reload)
         self._from = DateFilterEdit(self)
         self._from.setObjectName("dashboard_from")
         self._to = DateFilterEdit(self)
@@ -321,21 +309,12 @@ class DashboardPage(QWidget):
     def _reviewer(self) -> bool:
         return self._data is not None and self._data.role in REVIEWER_ROLES
 
-    @staticmethod
-    def _refill(combo: QComboBox, items: list[tuple[str, object]]) -> None:
-        current = combo.currentData()
-        with QSignalBlocker(combo):
-            combo.clear()
-            for text, data in items:
-                combo.addItem(text, data)
-            combo.setCurrentIndex(max(0, combo.findData(current)) if current is not None else 0)
-
     def _fill_filters(self) -> None:
         data = self._data
-        self._refill(self._cohort, [(self.tr("All cohorts"), None)]
+        refill_combo(self._cohort, [(self.tr("All cohorts"), None)]
                      + [(c, c) for c in (data.cohorts if data else [])])
         fellows = [p for p in (data.people if data else []) if p.role == "fellow"]
-        self._refill(self._fellow, [(self.tr("All fellows"), None)] + [(p.name, p.id) for p in fellows])
+        refill_combo(self._fellow, [(self.tr("All fellows"), None)] + [(p.name, p.id) for p in fellows])
         reviewer = self._reviewer()
         for widget in (self._cohort, self._fellow, self._labels["cohort"], self._labels["fellow"]):
             widget.setVisible(reviewer)  # a fellow sees their own figures only
@@ -361,10 +340,7 @@ class DashboardPage(QWidget):
     def _on_failed(self, generation: int, exc: Exception) -> None:
         if generation != self._generation:
             return
-        if isinstance(exc, FieldbookError):
-            log.warning("Could not compute the dashboard: %s", exc)
-        else:
-            report_failure(exc)
+        log_failure("Could not compute the dashboard", exc)
         self._summary.setText(self.tr("Could not compute the figures: {error}").format(error=exc))
 
     def dashboard(self) -> Dashboard | None:
@@ -425,7 +401,7 @@ class DashboardPage(QWidget):
             self.message.emit(self.tr("Saved the dashboard to {path}").format(path=written))
 
         def fail(exc: Exception) -> None:
-            report_failure(exc)
+            log_failure("Could not save the dashboard", exc)
             self.message.emit(self.tr("Could not save the dashboard: {error}").format(error=exc))
 
         self._runner.submit(lambda: reviews.export_dashboard_csv(figures, target, labels=labels),

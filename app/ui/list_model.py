@@ -32,6 +32,7 @@ from app.errors import FieldbookError
 from app.models.fields import FieldSpec, FieldType, kind_spec
 from app.models.store import ListQuery, RecordRow, Store
 from app.ui.i18n import tr_choice, tr_field, tr_kind, tr_status
+from app.ui.widgets import read_only_flags
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -247,9 +248,6 @@ class _PagedModel(QAbstractTableModel):
             row = self._rows_by_id[record_id]
             self.dataChanged.emit(self.index(row, 0), self.index(row, last))
 
-    def is_marked(self, record_id: str) -> bool:
-        return record_id in self._marked
-
     def record_id(self, row: int) -> str | None:
         return self._rows[row].id if 0 <= row < len(self._rows) else None
 
@@ -279,9 +277,7 @@ class _PagedModel(QAbstractTableModel):
         return 0 if parent.isValid() else self._column_count()
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return read_only_flags(index)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.parent().isValid():

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import FieldbookBug, FieldbookError
+from app.errors import FieldbookError
 from app.models.fields import Kind, Status, kind_spec
 from app.models.store import ListQuery, RecordData, Store
 from app.models.validation import MAX_YEAR, MIN_YEAR
@@ -52,7 +52,8 @@ from app.ui.editors import RecordEditor
 from app.ui.i18n import Translations, tr_choice, tr_kind, tr_status
 from app.ui.list_model import RecordTableModel, SearchResultsModel
 from app.ui.settings_dialog import SettingsDialog, author_name
-from app.ui.tasks import TaskRunner
+from app.ui.tasks import TaskRunner, log_failure
+from app.ui.widgets import refill_combo
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -474,19 +475,19 @@ class MainWindow(QMainWindow):
         for edit in (self._date_from, self._date_to):
             edit.setToolTip(self.tr("“—” means any date"))
         self._clear_filters.setText(self.tr("Clear filters"))
-        self._fill_combo(
+        refill_combo(
             self._status_filter,
             [(self.tr("All statuses"), None)] + [(tr_status(s.value), s.value) for s in Status],
         )
         subject = kind_spec(Kind.LESSON_PLAN).field("subject")
-        self._fill_combo(
+        refill_combo(
             self._subject_filter,
             [(self.tr("All subjects"), None)]
             + [(tr_choice(subject, c.code), c.code) for c in subject.choices],
         )
         grade = kind_spec(Kind.LESSON_PLAN).field("grade")
         low, high = int(grade.minimum or 1), int(grade.maximum or 9)
-        self._fill_combo(
+        refill_combo(
             self._grade_filter,
             [(self.tr("All grades"), None)]
             + [(self.tr("Grade {number}").format(number=g), g) for g in range(low, high + 1)],
@@ -497,20 +498,6 @@ class MainWindow(QMainWindow):
         self._sync_state_label.setText(
             self._sync_text if self._sync_text is not None else self.tr("Sync: not set up")
         )
-
-    @staticmethod
-    def _fill_combo(combo: QComboBox, items: list[tuple[str, object]]) -> None:
-        """(Re)label a combo box's items, keeping what is chosen, without signals."""
-        current = combo.currentData()
-        combo.blockSignals(True)
-        try:
-            combo.clear()
-            for text, data in items:
-                combo.addItem(text, data)
-            index = combo.findData(current) if current is not None else 0
-            combo.setCurrentIndex(max(index, 0))
-        finally:
-            combo.blockSignals(False)
 
     def _update_undo_texts(self) -> None:
         undo, redo = self._undo_stack.undoText(), self._undo_stack.redoText()
@@ -1008,10 +995,7 @@ class MainWindow(QMainWindow):
 
     def _failed(self, message: str) -> Callable[[Exception], None]:
         def report(exc: Exception) -> None:
-            if isinstance(exc, FieldbookError) and not isinstance(exc, FieldbookBug):
-                log.warning("%s: %s", message, exc)
-            else:
-                log.error("%s", message, exc_info=exc)
+            log_failure(message, exc)
             self._show_message(self.tr("{what}: {error}").format(what=message, error=exc))
 
         return report

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import FieldbookError, RecordNotFound, ValidationFailed
+from app.errors import RecordNotFound, ValidationFailed
 from app.models import reviews
 from app.models.fields import Status
 from app.models.reviews import ReviewEntry
@@ -44,7 +43,8 @@ from app.models.validation import Problem
 from app.sync import replica
 from app.ui import i18n
 from app.ui.list_model import format_timestamp
-from app.ui.tasks import TaskRunner, report_failure
+from app.ui.tasks import TaskRunner, log_failure, report_failure
+from app.ui.widgets import make_button, set_bold
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -202,17 +202,12 @@ class ReviewPanel(QFrame):
     # --- building ---------------------------------------------------------------------
 
     def _button(self, name: str, slot: Callable[[], None]) -> QPushButton:
-        button = QPushButton(self)
-        button.setObjectName(name)
-        button.clicked.connect(lambda _checked=False: slot())
-        return button
+        return make_button(self, name, slot)
 
     def _build(self) -> None:
         self._status = QLabel(self)
         self._status.setObjectName("review_status")
-        font = QFont(self._status.font())
-        font.setBold(True)
-        self._status.setFont(font)
+        set_bold(self._status)
         self._note = QLabel(self)
         self._note.setObjectName("review_note")
         self._note.setWordWrap(True)
@@ -346,10 +341,7 @@ class ReviewPanel(QFrame):
     def _on_load_failed(self, generation: int, exc: Exception) -> None:
         if generation != self._generation:
             return
-        if isinstance(exc, FieldbookError):
-            log.warning("Could not read the review thread of %s: %s", self._record_id, exc)
-        else:
-            report_failure(exc)
+        log_failure(f"Could not read the review thread of {self._record_id}", exc)
         self._state = None
         self._render()
 

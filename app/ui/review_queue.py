@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import FieldbookError
 from app.models import reviews
 from app.models.fields import Kind
 from app.models.reviews import PersonInfo, QueueFilter, QueueRow
@@ -45,7 +44,8 @@ from app.models.store import Store
 from app.ui.i18n import tr_kind
 from app.ui.list_model import RECORD_ID_ROLE, format_timestamp
 from app.ui.main_window import DateFilterEdit
-from app.ui.tasks import TaskRunner, report_failure
+from app.ui.tasks import TaskRunner, log_failure
+from app.ui.widgets import filter_combo, read_only_flags, refill_combo, set_bold
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -101,9 +101,7 @@ class ReviewQueueModel(QAbstractTableModel):
         return 0 if parent.isValid() else self.COLUMNS
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return read_only_flags(index)
 
     def _cell(self, row: QueueRow, column: int) -> str:
         if column == 0:
@@ -176,9 +174,7 @@ class ReviewQueuePage(QWidget):
     def _build(self) -> None:
         self._title = QLabel(self)
         self._title.setObjectName("review_queue_title")
-        font = self._title.font()
-        font.setBold(True)
-        self._title.setFont(font)
+        set_bold(self._title)
         self._count = QLabel(self)
         self._count.setObjectName("review_queue_count")
         self._fellow = self._combo("queue_fellow")
@@ -235,12 +231,7 @@ class ReviewQueuePage(QWidget):
         layout.addWidget(self._empty)
 
     def _combo(self, name: str) -> QComboBox:
-        combo = QComboBox(self)
-        combo.setObjectName(name)
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        combo.setMinimumContentsLength(8)
-        combo.currentIndexChanged.connect(lambda _index: self.reload())
-        return combo
+        return filter_combo(self, name, self.reload)
 
     # --- language ----------------------------------------------------------------------
 
@@ -298,18 +289,6 @@ class ReviewQueuePage(QWidget):
         for widget in (self._fellow, self._kind, self._school, self._from, self._to):
             widget.blockSignals(block)
 
-    @staticmethod
-    def _refill(combo: QComboBox, items: list[tuple[str, object]]) -> None:
-        current = combo.currentData()
-        combo.blockSignals(True)
-        try:
-            combo.clear()
-            for text, data in items:
-                combo.addItem(text, data)
-            combo.setCurrentIndex(max(0, combo.findData(current)) if current is not None else 0)
-        finally:
-            combo.blockSignals(False)
-
     def _fill_filters(self) -> None:
         data = self._data
         counts = data.counts if data else {}
@@ -317,14 +296,14 @@ class ReviewQueuePage(QWidget):
         names = {p.id: p.name for p in people}
         owners = sorted(set(counts) | {p.id for p in people if p.role == "fellow"},
                         key=lambda o: names.get(o, str(o)))
-        self._refill(self._fellow, [(self.tr("All fellows"), None)] + [
+        refill_combo(self._fellow, [(self.tr("All fellows"), None)] + [
             (self.tr("{name} ({count})").format(name=names.get(o, str(o)), count=counts.get(o, 0)), o)
             for o in owners])
-        self._refill(self._kind, [(self.tr("All kinds"), None)]
+        refill_combo(self._kind, [(self.tr("All kinds"), None)]
                      + [(tr_kind(k.value, plural=False), k.value) for k in Kind])
         schools = sorted({p.school for p in people if p.school}
                          | {r.school for r in (data.rows if data else []) if r.school})
-        self._refill(self._school, [(self.tr("All schools"), None)] + [(s, s) for s in schools])
+        refill_combo(self._school, [(self.tr("All schools"), None)] + [(s, s) for s in schools])
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -353,10 +332,7 @@ class ReviewQueuePage(QWidget):
     def _on_failed(self, generation: int, exc: Exception) -> None:
         if generation != self._generation:
             return
-        if isinstance(exc, FieldbookError):
-            log.warning("Could not read the review queue: %s", exc)
-        else:
-            report_failure(exc)
+        log_failure("Could not read the review queue", exc)
         self._count.setText(self.tr("Could not read the review queue: {error}").format(error=exc))
 
     def total(self) -> int:

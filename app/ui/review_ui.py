@@ -30,7 +30,7 @@ from app.ui.review_panel import REVIEWER_ROLES, ReviewPanel, is_locked, is_own, 
 from app.ui.review_queue import ReviewQueuePage
 from app.ui.settings_dialog import author_name
 from app.ui.sync_controller import SyncController
-from app.ui.tasks import TaskRunner, report_failure
+from app.ui.tasks import TaskRunner, log_failure
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -185,10 +185,7 @@ class ReviewUi(QObject):
 
     @staticmethod
     def _on_unread_failed(exc: Exception) -> None:
-        if isinstance(exc, FieldbookError):
-            log.warning("Could not count the unread review comments: %s", exc)
-        else:
-            report_failure(exc)
+        log_failure("Could not count the unread review comments", exc)
 
     def unread(self) -> Unread:
         return self._unread
@@ -237,12 +234,6 @@ class ReviewUi(QObject):
         current = self._window.editor.current_id()
         after = records[(records.index(current) + 1) % len(records)] if current in records else records[0]
         self._window.open_record(after)
-
-    def show_queue(self) -> None:
-        self._window.show_page(QUEUE_PAGE)
-
-    def show_dashboard(self) -> None:
-        self._window.show_page(DASHBOARD_PAGE)
 
 
 def install(window: MainWindow, store: Store, runner: TaskRunner,

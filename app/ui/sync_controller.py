@@ -816,7 +816,8 @@ class SyncController(QObject):
     def _title_of(self, record_id: str) -> str:
         try:
             title = self._store.get(record_id, include_deleted=True).title.strip()
-        except FieldbookError:
+        except FieldbookError as exc:
+            log.warning("Could not read the title of %s: %s", record_id, exc)
             title = ""
         return title or self.tr("(untitled)")
 

@@ -32,6 +32,14 @@ def report_failure(exc: Exception) -> None:
         log.error("Unexpected error in background task", exc_info=exc)
 
 
+def log_failure(what: str, exc: Exception) -> None:
+    """Like ``report_failure``, but saying what failed ("Could not undo …")."""
+    if isinstance(exc, FieldbookError) and not isinstance(exc, FieldbookBug):
+        log.warning("%s: %s", what, exc)
+    else:
+        log.error("%s", what, exc_info=exc)
+
+
 class _Job(QRunnable):
     def __init__(self, runner: TaskRunner, fn: Callable[[], Any], ok: Success | None,
                  fail: Failure | None) -> None:
