@@ -31,10 +31,10 @@ from starlette.requests import ClientDisconnect
 
 from app.server import blob_store
 from app.server.config import Settings
-from app.server.db import Blob, Upload
+from app.server.db import Blob, Upload, User
 from app.server.deps import CurrentUser, SessionDep, SettingsDep
 from app.server.errors import ApiError
-from app.server.schemas import error_responses
+from app.server.schemas import Sha256Path, blob_piece_headers, error_responses
 from app.sync.blob_protocol import (
     ALLOWED_TYPES,
     BLOBS_PATH,
@@ -171,14 +171,19 @@ def _discard(session: Session, settings: Settings, user_id: int, sha256: str) ->
     blob_store.unlink_quietly(blob_store.partial_path(settings, user_id, sha256))
 
 
-def begin_upload(session: Session, settings: Settings, user_id: int, piece: Piece) -> BlobStatus | None:
+def begin_upload(session: Session, settings: Settings, user: User, piece: Piece) -> BlobStatus | None:
     """``None`` when the body is to be written at ``piece.offset``; a
-    status to answer with when the server holds the file already."""
-    if blob_store.complete_blob(session, settings, piece.sha256) is not None:
-        if session.get(Upload, (user_id, piece.sha256)) is not None:
-            _discard(session, settings, user_id, piece.sha256)  # someone else finished it
-        status = blob_store.status_of(session, settings, user_id, piece.sha256)
+    status to answer with when this user may read the file already.
+
+    A file the server has but this user may not read is taken like any
+    other: the whole upload is their proof of possession, and answering
+    otherwise would tell them the server has it."""
+    user_id = user.id
+    status = blob_store.status_of(session, settings, user, piece.sha256)
+    if status["state"] == "complete":
         session.commit()
+        if session.get(Upload, (user_id, piece.sha256)) is not None:
+            _discard(session, settings, user_id, piece.sha256)  # finished from another laptop
         return status
     upload = session.get(Upload, (user_id, piece.sha256))
     if upload is not None and (upload.size, upload.type) != (piece.size, piece.type):
@@ -188,11 +193,11 @@ def begin_upload(session: Session, settings: Settings, user_id: int, piece: Piec
         _discard(session, settings, user_id, piece.sha256)
         upload = None
     if upload is None:
-        _new_upload(session, settings, user_id, piece)
+        _new_upload(session, settings, user, piece)
         return None
     _match_disk(session, settings, upload)
     if piece.offset != upload.offset:
-        status = blob_store.status_of(session, settings, user_id, piece.sha256)
+        status = blob_store.status_of(session, settings, user, piece.sha256)
         session.commit()
         raise _conflict(status, "offset_mismatch",
                         f"The server holds {upload.offset} bytes of this file; continue from there.")
@@ -200,9 +205,10 @@ def begin_upload(session: Session, settings: Settings, user_id: int, piece: Piec
     return None
 
 
-def _new_upload(session: Session, settings: Settings, user_id: int, piece: Piece) -> None:
+def _new_upload(session: Session, settings: Settings, user: User, piece: Piece) -> None:
+    user_id = user.id
     if piece.offset != 0:
-        status = blob_store.status_of(session, settings, user_id, piece.sha256)
+        status = blob_store.status_of(session, settings, user, piece.sha256)
         session.commit()
         raise _conflict(status, "offset_mismatch", "The server holds nothing of this file; start from 0.")
     used = blob_store.used_bytes(session, user_id, besides=piece.sha256)
@@ -217,7 +223,7 @@ def _new_upload(session: Session, settings: Settings, user_id: int, piece: Piece
         session.commit()
     except IntegrityError:
         session.rollback()
-        status = blob_store.status_of(session, settings, user_id, piece.sha256)
+        status = blob_store.status_of(session, settings, user, piece.sha256)
         session.commit()
         raise _conflict(status, "upload_in_progress", "This file is being sent already.") from None
     blob_store.unlink_quietly(blob_store.partial_path(settings, user_id, piece.sha256))  # a stray one
@@ -244,9 +250,11 @@ def record_offset(session: Session, settings: Settings, user_id: int, sha256: st
     session.commit()
 
 
-def finish_upload(session: Session, settings: Settings, user_id: int, piece: Piece) -> BlobStatus:
+def finish_upload(session: Session, settings: Settings, user: User, piece: Piece) -> BlobStatus:
     """The whole file is here: check it is what it claims, move it into
-    place, and mark the blob complete."""
+    place (unless the server has it already), mark the blob complete and
+    the user its holder."""
+    user_id = user.id
     partial = blob_store.partial_path(settings, user_id, piece.sha256)
     if sha256_of_file(partial) != piece.sha256:
         _discard(session, settings, user_id, piece.sha256)
@@ -255,17 +263,29 @@ def finish_upload(session: Session, settings: Settings, user_id: int, piece: Pie
     if not matches_type(piece.type, blob_store.head_of(partial)):
         _discard(session, settings, user_id, piece.sha256)
         raise ApiError(422, "type_mismatch", "The file's content is not what its type says.")
-    final = blob_store.blob_path(settings, piece.sha256)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(partial, final)
-    blob_store.fsync_dir(final.parent)
+    if blob_store.complete_blob(session, settings, piece.sha256) is None:
+        final = blob_store.blob_path(settings, piece.sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, final)
+        blob_store.fsync_dir(final.parent)
+    else:  # the server had these bytes: they were the proof, one copy is kept
+        blob_store.unlink_quietly(partial)
     _mark_complete(session, settings, user_id, piece)
     log.info("Blob %s complete (%d bytes, %s) from user %s", piece.sha256, piece.size, piece.type, user_id)
-    return blob_store.status_of(session, settings, user_id, piece.sha256)
+    return blob_store.status_of(session, settings, user, piece.sha256)
 
 
 def _mark_complete(session: Session, settings: Settings, user_id: int, piece: Piece) -> None:
+    """The upload's row goes, the blob is complete, and the user holds it."""
     session.rollback()
+    try:
+        _complete_rows(session, settings, user_id, piece)
+    except IntegrityError:  # another user's upload of the same file made the blob a moment ago
+        session.rollback()
+        _complete_rows(session, settings, user_id, piece)
+
+
+def _complete_rows(session: Session, settings: Settings, user_id: int, piece: Piece) -> None:
     upload = session.get(Upload, (user_id, piece.sha256))
     if upload is not None:
         session.delete(upload)
@@ -273,13 +293,11 @@ def _mark_complete(session: Session, settings: Settings, user_id: int, piece: Pi
     if blob is None:
         session.add(Blob(sha256=piece.sha256, size=piece.size, type=piece.type, uploader_id=user_id,
                          created_at=settings.now(), complete=True))
-    else:  # its file had gone missing, or another user finished it a moment ago
+    else:  # its file had gone missing, or another user had sent it already
         blob.complete = True
-    try:
-        session.commit()
-    except IntegrityError:  # another user's upload of the same file won the race
-        session.rollback()
-        _discard(session, settings, user_id, piece.sha256)
+    session.flush()
+    blob_store.add_holder(session, user_id, piece.sha256, blob_store.BY_UPLOAD, settings.now())
+    session.commit()
 
 
 # --------------------------------------------------------------------------- writing a body
@@ -358,20 +376,23 @@ def _piece_too_large() -> ApiError:
 
 # --------------------------------------------------------------------------- endpoints
 
-SizeHeader = Annotated[str | None, Header(alias=SIZE_HEADER, description="The whole file's size in bytes")]
-TypeHeader = Annotated[str | None, Header(alias=TYPE_HEADER, description="Its media type")]
-OffsetHeader = Annotated[str | None, Header(alias=OFFSET_HEADER, description="Where this body starts")]
+# Checked by parse_piece; declared in the OpenAPI schema by blob_piece_headers().
+SizeHeader = Annotated[str | None, Header(alias=SIZE_HEADER, include_in_schema=False)]
+TypeHeader = Annotated[str | None, Header(alias=TYPE_HEADER, include_in_schema=False)]
+OffsetHeader = Annotated[str | None, Header(alias=OFFSET_HEADER, include_in_schema=False)]
 
 
 @router.get(
     "/{sha256}/status",
     response_model=BlobStatusModel,
     responses=error_responses(401, 422),
-    summary="What the server holds of a file: complete (from anyone), this user's partial upload, or nothing",
+    summary="What the server holds of a file for this user: complete (a file they hold), their partial "
+            "upload, or nothing",
 )
-def blob_status(sha256: str, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> JSONResponse:
+def blob_status(sha256: Sha256Path, session: SessionDep, user: CurrentUser,
+                settings: SettingsDep) -> JSONResponse:
     _check_sha(sha256)
-    status = blob_store.status_of(session, settings, user.id, sha256)
+    status = blob_store.status_of(session, settings, user, sha256)
     session.commit()
     return JSONResponse(dict(status))
 
@@ -381,27 +402,29 @@ def blob_status(sha256: str, session: SessionDep, user: CurrentUser, settings: S
     response_model=BlobStatusModel,
     responses=error_responses(400, 401, 409, 413, 415, 422, 503),
     summary="Send a piece of a file (raw bytes from the offset); kept even if the connection drops",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": _BINARY}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": _BINARY}},
+                   "parameters": blob_piece_headers()},
 )
-async def put_blob(sha256: str, request: Request, session: SessionDep, user: CurrentUser,
+async def put_blob(sha256: Sha256Path, request: Request, session: SessionDep, user: CurrentUser,
                    settings: SettingsDep, size: SizeHeader = None, media_type: TypeHeader = None,
                    offset: OffsetHeader = None) -> JSONResponse:
     piece = parse_piece(settings, sha256, size, media_type, offset)
     limit = _body_limit(request, piece)
     key = (user.id, piece.sha256)
     if not _claim(key):
-        status = await run_in_threadpool(blob_store.status_of, session, settings, user.id, piece.sha256)
+        status = await run_in_threadpool(blob_store.status_of, session, settings, user, piece.sha256)
         raise _conflict(status, "upload_in_progress", "This file is being sent already; try again shortly.")
     try:
-        return JSONResponse(dict(await _receive(request, session, settings, user.id, piece, limit)))
+        return JSONResponse(dict(await _receive(request, session, settings, user, piece, limit)))
     finally:
         _release(key)
         await run_in_threadpool(session.rollback)  # (the connection goes back to the pool now)
 
 
-async def _receive(request: Request, session: Session, settings: Settings, user_id: int, piece: Piece,
+async def _receive(request: Request, session: Session, settings: Settings, user: User, piece: Piece,
                    limit: int) -> BlobStatus:
-    done = await run_in_threadpool(begin_upload, session, settings, user_id, piece)
+    user_id = user.id
+    done = await run_in_threadpool(begin_upload, session, settings, user, piece)
     if done is not None:
         return done
     path = blob_store.partial_path(settings, user_id, piece.sha256)
@@ -420,7 +443,7 @@ async def _receive(request: Request, session: Session, settings: Settings, user_
                  piece.size)
     if offset == piece.size:
         try:
-            return await run_in_threadpool(finish_upload, session, settings, user_id, piece)
+            return await run_in_threadpool(finish_upload, session, settings, user, piece)
         except OSError as exc:  # hashing or moving the finished file (a full disk, a vanished file)
             raise _storage_unavailable(user_id, piece, "finish", path, exc) from None
     return {"sha256": piece.sha256, "state": "partial", "offset": offset, "size": piece.size}
@@ -440,9 +463,10 @@ def _storage_unavailable(user_id: int, piece: Piece, action: str, path: Path, ex
         **error_responses(401, 404, 416, 422),
     },
     response_class=StreamingResponse,
-    summary="Download a file (Range: bytes=N- resumes); only for who may see a record using it",
+    summary="Download a file (Range: bytes=N- resumes); only for who holds it or may see a record "
+            "whose attacher holds it",
 )
-def get_blob(sha256: str, request: Request, session: SessionDep, user: CurrentUser,
+def get_blob(sha256: Sha256Path, request: Request, session: SessionDep, user: CurrentUser,
              settings: SettingsDep) -> StreamingResponse:
     _check_sha(sha256)
     allowed = blob_store.may_download(session, user, sha256)

@@ -30,7 +30,7 @@ class BlobStatus(TypedDict):
     """``GET /api/v1/blobs/{sha256}/status`` and the answer of every PUT."""
 
     sha256: str
-    state: BlobState  # complete: the server holds it (from anyone): nothing to send
+    state: BlobState  # complete: this user may read it there (nothing to send); else as if absent
     offset: int  # bytes of this user's unfinished upload the server holds (0 when missing)
     size: int  # the file's size when known (0 when missing)
 

@@ -4,12 +4,14 @@ Files travel apart from record sync, in their own background job started
 after ``SyncEngine.run`` pushed the records that use them: a 20 MB photo
 never delays the text of a lesson plan.
 
-* Upload: ask the server what it holds; if the blob is complete there (sent
-  by anyone) nothing is sent. Otherwise send pieces from the server's
-  offset. After any failure (a dropped hotspot, a sleep, a restart of the
-  app) ask again and continue from where the server is: the server keeps
-  what arrived even from a piece cut mid-body, so a file is never sent from
-  zero twice.
+* Upload: ask the server what it holds; if the blob is complete there for
+  this user (they sent it, or may read it through a record) nothing is sent.
+  Otherwise send pieces from the server's offset: a file the server has
+  from someone else reads as absent, and sending it whole is this user's
+  proof of possession (docs/attachments.md "Who may read a file"). After
+  any failure (a dropped hotspot, a sleep, a restart of the app) ask again
+  and continue from where the server is: the server keeps what arrived even
+  from a piece cut mid-body, so a file is never sent from zero twice.
 * Download: into ``<blob>.part``, resumed with ``Range`` from its size;
   the SHA-256 is checked before the file takes its name.
 

@@ -272,21 +272,30 @@ def test_quota_counts_complete_and_unfinished_uploads(client: Any, make_user: Ma
     assert put(client, headers, unfinished, offset=1_000).json()["state"] == "complete"
 
 
-def test_a_file_already_here_is_never_sent_twice(client: Any, session: Session, make_user: MakeUser,
-                                                 auth_headers: Headers) -> None:
+def test_a_file_already_here_is_never_sent_twice(client: Any, session: Session, settings: Settings,
+                                                 make_user: MakeUser, auth_headers: Headers) -> None:
+    """Never twice by the same user; another user's upload of the same bytes
+    is their proof of possession (tests/server/test_blob_access.py), and one
+    copy is kept."""
     first, second = make_user(), make_user()
     data = jpeg(20_000)
     upload(client, auth_headers(first), data)
     digest = sha(data)
-    assert status(client, auth_headers(second), digest) == {
+    assert status(client, auth_headers(first), digest) == {
         "sha256": digest, "state": "complete", "offset": 20_000, "size": 20_000}
-    # A PUT anyway is answered "complete" without keeping a second copy.
-    response = put(client, auth_headers(second), data)
+    # A PUT anyway is answered "complete", the body unread.
+    response = put(client, auth_headers(first), data, b"")
     assert response.status_code == 200 and response.json()["state"] == "complete"
+    # The second user sends the file, as if the server lacked it; one copy stays.
+    assert status(client, auth_headers(second), digest)["state"] == "missing"
+    upload(client, auth_headers(second), data)
+    assert status(client, auth_headers(second), digest)["state"] == "complete"
     session.expire_all()
     blob = session.get(Blob, digest)
     assert blob is not None and blob.uploader_id == first.id
     assert session.execute(select(Upload)).first() is None
+    assert blob_store.blob_path(settings, digest).read_bytes() == data
+    assert not any(blob_store.partial_path(settings, u.id, digest).exists() for u in (first, second))
 
 
 def test_one_writer_per_upload(client: Any, make_user: MakeUser, auth_headers: Headers) -> None:
@@ -454,6 +463,11 @@ def test_who_may_download(client: Any, people: dict[str, User], pusher: Pusher,
     # The record names the file before it arrives: "not available yet".
     assert_error(download(client, auth_headers(people["owner"]), digest), 404, "not_available")
     upload(client, auth_headers(people["uploader"]), data)  # someone else had the same file
+    # The owner has not sent it: her record grants nothing yet, to her neither.
+    for who in SEES:
+        expected = 200 if who == "uploader" else 404
+        assert download(client, auth_headers(people[who]), digest).status_code == expected, who
+    upload(client, auth_headers(people["owner"]), data)
     for who, sees in SEES.items():
         response = download(client, auth_headers(people[who]), digest)
         assert response.status_code == (200 if sees else 404), who
@@ -464,10 +478,10 @@ def test_who_may_download(client: Any, people: dict[str, User], pusher: Pusher,
     # Unknown files read like forbidden ones.
     assert_error(download(client, auth_headers(people["admin"]), sha(b"nothing")), 404, "not_available")
     assert_error(download(client, auth_headers(people["admin"]), "nope"), 422, "invalid_sha")
-    # Deleted: only the uploader still gets it.
+    # Deleted: only those who sent it still get it.
     pusher.push(people["owner"], record_id, {"deleted": True})
     for who in SEES:
-        expected = 200 if who == "uploader" else 404
+        expected = 200 if who in ("uploader", "owner") else 404
         assert download(client, auth_headers(people[who]), digest).status_code == expected, who
     # Restored: access comes back.
     pusher.push(people["owner"], record_id, {"deleted": False})
@@ -524,7 +538,7 @@ def test_gc_removes_unused_blobs_only(client: Any, session: Session, settings: S
     assert blob_store.blob_path(settings, sha(used)).exists()
     for data in (unused, of_deleted):
         assert not blob_store.blob_path(settings, sha(data)).exists()
-        assert blob_store.status_of(session, settings, owner.id, sha(data))["state"] == "missing"
+        assert blob_store.status_of(session, settings, owner, sha(data))["state"] == "missing"
     # (Tokens cannot follow the moved clock: PyJWT refuses an "iat" ahead of
     # real time. The rest is checked without the API.)
     assert blob_store.may_download(session, people["trainer"], sha(used))
@@ -532,7 +546,7 @@ def test_gc_removes_unused_blobs_only(client: Any, session: Session, settings: S
     clock.advance(days=6)  # the upload is a week idle now
     assert blob_store.collect_garbage(session, settings).uploads == 1
     session.expire_all()
-    assert blob_store.status_of(session, settings, owner.id, sha(pending))["state"] == "missing"
+    assert blob_store.status_of(session, settings, owner, sha(pending))["state"] == "missing"
     assert not blob_store.partial_path(settings, owner.id, sha(pending)).exists()
 
 
