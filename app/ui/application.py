@@ -19,7 +19,7 @@ from app import __version__
 from app.models import reviews
 from app.models.store import Store
 from app.paths import backup_dir, data_dir
-from app.ui import settings
+from app.ui import settings, style
 from app.ui.attachments_ui import AttachmentsUi
 from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
@@ -40,6 +40,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="folder for Fieldbook's data (default: the user data folder)")
     parser.add_argument("--lang", choices=["zh_CN", "en", "system"], help="language for this run")
     parser.add_argument("--version", action="version", version=f"Fieldbook {__version__}")
+    # Handled in app/__main__.py before Qt loads; declared here for --help.
+    parser.add_argument("--check", action="store_true",
+                        help="name what this computer lacks (Qt libraries, fonts, keyring, data folder), "
+                        "then exit")
     return parser.parse_args(list(argv))
 
 
@@ -93,6 +97,7 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
     app.setOrganizationName("Fieldbook")
     app.setApplicationName("Fieldbook")
     app.setApplicationVersion(__version__)
+    style.apply(app)
     translations = Translations()
     translations.install(args.lang or settings.get(settings.LANGUAGE))
     store = open_store_interactive(directory)
@@ -106,6 +111,7 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
     transfers = TransferController.for_sync(
         sync, queue_ids=lambda: [row.record_id for row in reviews.review_queue(store)])
     attachments_ui = AttachmentsUi(window, store, runner, transfers)
+    window.show_welcome_on_first_run()
     window.show()
     if os.environ.get(BENCH_EXIT_ENV) == "1":
         QTimer.singleShot(0, lambda: _report_ready(window, started))
