@@ -26,6 +26,11 @@ page in flight:
 * A run whose last page ends below the cursor the store already had means
   the server lost writes (reset, or restored from a backup): the engine stops
   with :class:`~app.sync.errors.ServerReset` before applying anything.
+* A change group the server refuses (someone else's record, a bad value)
+  is not sent again: the refusal is kept for the user, and the record is put
+  back to the server's copy that came with the answer
+  (:func:`~app.sync.replica.mark_pushed`), so no laptop keeps a change no
+  one else has.
 * DONE records ``last_synced_at`` ("synced as of") only when the server has
   confirmed everything.
 
@@ -45,7 +50,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import text
 
@@ -74,6 +79,7 @@ from app.sync.protocol import (
     PushChange,
     PushRequest,
     PushResponse,
+    PushResult,
     PushReview,
 )
 from app.sync.replica import Rejection, ReviewRejection
@@ -428,14 +434,17 @@ class SyncEngine:
                 raise StoreRolledBack(newest, answer["last_seq"])
             log.info("The server had this batch already (up to %d): an answer was lost before",
                      answer["last_seq"])
-        record_of = {g["seq"]: g["record_id"] for g in batch}
+        group_of = {g["seq"]: g for g in batch}
         rejections = []
         for result in answer["results"]:
             if result["outcome"] == "rejected":
+                group = group_of.get(result["seq"])
                 rejections.append(Rejection(
-                    result["seq"], record_of.get(result["seq"], ""),
+                    result["seq"], group["record_id"] if group else "",
                     result.get("reason") or "refused by the server",
-                    tuple(result.get("fields") or ()),
+                    # The fields at fault, else every field the refused change had.
+                    tuple(result.get("fields") or (group["fields"] if group else ())),
+                    _current_of(result),
                 ))
             elif result["outcome"] == "merged":
                 report.merged += 1
@@ -546,6 +555,18 @@ class SyncEngine:
     @staticmethod
     def _too_many(count: int, live: int) -> bool:
         return count > MASS_DELETE_MINIMUM and count > MASS_DELETE_FRACTION * live
+
+
+def _current_of(result: PushResult) -> dict[str, Any] | None:
+    """The server's copy of a refused group's fields, if its answer has a
+    well-formed one (``replica.mark_pushed`` puts the record back to it)."""
+    current = result.get("current")
+    if current is None:
+        return None
+    if not isinstance(current, dict):
+        log.warning("Ignored a malformed server copy for refused change %s", result.get("seq"))
+        return None
+    return current
 
 
 def _kind_of(group: PushChange) -> str:

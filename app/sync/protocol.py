@@ -81,6 +81,11 @@ class PushResult(TypedDict):
     outcome: Outcome
     reason: NotRequired[str]
     fields: NotRequired[list[str]]
+    # For a rejected group of a record the user sees (protocol 1, added
+    # later): each of the group's fields as the server holds it, ``[value,
+    # clock, device]``, or ``None`` where it holds no version. The client puts
+    # its copy back to it, so a refused change does not stay on one laptop.
+    current: NotRequired[dict[str, list[Any] | None]]
 
 
 class ReviewResult(TypedDict):

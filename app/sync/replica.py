@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
@@ -352,12 +352,16 @@ def mark_reviews_sent(
 
 @dataclass(frozen=True)
 class Rejection:
-    """A pushed group the server refused, kept to show on the record."""
+    """A pushed group the server refused, kept to show on the record.
+
+    ``current``: the server's copy of the group's fields (``PushResult.current``),
+    which :func:`mark_pushed` puts back; not kept once applied."""
 
     seq: int
     record_id: str
     reason: str
     fields: tuple[str, ...] = ()
+    current: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -376,7 +380,8 @@ def mark_pushed(
     """The server confirmed everything up to ``seq``: move ``pushed_seq``
     (never backwards), drop the confirmed rows from the change log (the
     server holds them; the newest seq given out stays in ``sqlite_sequence``),
-    keep the rejections, and give the new records among ``record_ids`` (those
+    keep the rejections, put the refused fields back to the server's copy
+    (:func:`_put_back`), and give the new records among ``record_ids`` (those
     without an owner yet) to ``owner_id``, all in one transaction."""
     rejected = list(rejections)
     refused = {r.record_id for r in rejected}
@@ -392,6 +397,8 @@ def mark_pushed(
             session.merge(
                 SyncRejection(seq=r.seq, record_id=r.record_id, reason=r.reason, fields=list(r.fields))
             )
+            if r.current is not None:
+                _put_back(store, session, r.record_id, r.current)
         if owner_id is not None:
             for part in _chunks(claimed):
                 session.execute(
@@ -400,6 +407,58 @@ def mark_pushed(
                     .values(owner_id=owner_id)
                     .execution_options(synchronize_session=False)
                 )
+
+
+def _put_back(store: Store, session: Session, record_id: str, current: Mapping[str, Any]) -> None:
+    """Return a record's refused fields to the server's copy, with the
+    server's versions. The refused edit's own version is higher than the
+    server's, so no pull would ever undo it: the laptop would keep a value
+    (a delete, a title) no one else has. A field edited again since (a change
+    still unsent) is left alone: that edit gets its own answer."""
+    record = session.get(Record, record_id)
+    if record is None:
+        return
+    unsent = set(session.scalars(select(Change.field).where(Change.record_id == record_id)))
+    previous = store._values(record)
+    versions = dict(record.versions or {})
+    top = 0
+    for name, entry in current.items():
+        if name in unsent or not isinstance(name, str):
+            continue
+        try:
+            if entry is None:
+                value = _empty_of(record.kind, name)
+                versions.pop(name, None)
+            else:
+                raw, clock, device = entry
+                value = _canonical(record.kind, name, raw)
+                versions[name] = [int(clock), str(device)]
+                top = max(top, int(clock))
+        except (_Invalid, TypeError, ValueError, KeyError):
+            log.warning("Could not put back field %s of %s from the server's answer: %r",
+                        name, record_id, entry)
+            continue
+        setattr(record, name, value)
+        if name == "deleted":
+            record.deleted_at = utcnow() if value else None
+    record.versions = versions
+    record.updated_at = utcnow()
+    store._reindex(session, record, previous)
+    if top:
+        session.execute(
+            text("UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), :clock) AS TEXT) "
+                 "WHERE key = 'clock'"),
+            {"clock": top},
+        )
+    log.info("Put %s back to the server's copy of %s", record_id, sorted(current))
+
+
+def _empty_of(kind: str, name: str) -> Any:
+    """A field's value before anything set it (a record's meta fields too)."""
+    meta = {"deleted": False, "status": Status.DRAFT.value, "revision_of": None, "revision": 1}
+    if name in meta:
+        return meta[name]
+    return _EMPTY_FIELDS[kind][name]
 
 
 # --- pull ------------------------------------------------------------------

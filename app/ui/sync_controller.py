@@ -41,6 +41,7 @@ from PySide6.QtCore import QCoreApplication, QMetaMethod, QObject, QTimer, Signa
 from PySide6.QtNetwork import QNetworkInformation
 
 from app.errors import EnvironmentFault, FieldbookError, StoreError
+from app.i18n_marker import QT_TRANSLATE_NOOP
 from app.models.store import Store
 from app.sync import replica
 from app.sync.client import ApiClient, normalize_server_url
@@ -72,6 +73,7 @@ from app.sync.errors import (
 )
 from app.sync.tokens import TokenStore
 from app.ui import settings
+from app.ui.i18n import DATE_FORMAT, format_clock
 from app.ui.settings import Setting
 from app.ui.tasks import TaskRunner
 
@@ -189,20 +191,40 @@ def local_time(when: dt.datetime) -> dt.datetime:
 
 
 def describe_synced(when: dt.datetime, now: dt.datetime | None = None) -> str:
-    """"Synced at 14:05" today, "Synced on 2024-05-03 at 14:05" another day."""
+    """"Synced at 14:05" today, "Synced on 2024-05-03 at 14:05" another day
+    (``i18n.format_clock``: the one clock format)."""
     when = local_time(when)
     now = now or dt.datetime.now().astimezone()
-    clock = when.strftime("%H:%M")
+    clock = format_clock(when)
     if when.date() == now.date():
         return translate("Sync", "Synced at {time}").format(time=clock)
     return translate("Sync", "Synced on {date} at {time}").format(
-        date=when.strftime("%Y-%m-%d"), time=clock)
+        date=when.strftime(DATE_FORMAT), time=clock)
 
 
 def describe_waiting(count: int) -> str:
     if count == 1:
         return translate("Sync", "1 change waiting")
     return translate("Sync", "{count} changes waiting").format(count=count)
+
+
+# The server's reasons for refusing a change (app/server/sync_service.py) are
+# English; the common ones are translated here, any other is shown as written.
+REASON_CONTEXT = "SyncRefusal"
+KNOWN_REASONS = (
+    QT_TRANSLATE_NOOP("SyncRefusal", "You cannot change this record: it belongs to someone else."),
+    QT_TRANSLATE_NOOP("SyncRefusal", "refused by the server"),
+)
+
+
+def tr_reason(reason: str) -> str:
+    return translate(REASON_CONTEXT, reason) if reason in KNOWN_REASONS else reason
+
+
+def describe_refused(count: int) -> str:
+    if count == 1:
+        return translate("Sync", "1 change refused by the server")
+    return translate("Sync", "{count} changes refused by the server").format(count=count)
 
 
 def describe_failure(exc: BaseException) -> tuple[str, str]:
@@ -271,6 +293,11 @@ def describe_failure(exc: BaseException) -> tuple[str, str]:
 # --- the controller ----------------------------------------------------------------
 
 
+def account_author(account: Account) -> str:
+    """The name the server signs the account's records with."""
+    return account.user.display_name.strip() or account.user.username
+
+
 class SyncController(QObject):
     """Schedules syncs, runs them on a worker thread and reports the state."""
 
@@ -282,6 +309,7 @@ class SyncController(QObject):
     failed = Signal(object)  # the exception that stopped a run
     records_changed = Signal()  # a sync changed local records: lists and the editor re-read
     conflicts_changed = Signal(int)  # open conflicts
+    refusals_changed = Signal(int)  # refused changes kept (until the user dismisses them)
     account_changed = Signal()  # signed in or out
     signed_in = Signal(object)  # Account
     sign_in_failed = Signal(object)  # the exception
@@ -331,6 +359,7 @@ class SyncController(QObject):
         self._error: BaseException | None = None
         self._retry_at: dt.datetime | None = None
         self._conflicts = 0
+        self._refused = 0
         self._text = ""
         self._tooltip = ""
         self._network: QNetworkInformation | None = None
@@ -363,6 +392,7 @@ class SyncController(QObject):
             self._watch_reachability()
         self._submit(self._token_store, lambda _result, _failed: None)  # learn about the keyring early
         self.refresh_conflicts()
+        self.refresh_refusals()
         if self._signed_in:
             self._request(manual=False)
         else:
@@ -438,6 +468,18 @@ class SyncController(QObject):
         self._conflicts = count
         self.conflicts_changed.emit(count)
 
+    def refresh_refusals(self) -> None:
+        """Count the refused changes kept (after a sync, or the user dismissed some)."""
+        try:
+            count = len(replica.rejections(self._store))
+        except FieldbookError as exc:
+            log.warning("Could not count the refused changes: %s", exc)
+            return
+        changed, self._refused = count != self._refused, count
+        if changed and not self._busy:
+            self._render()
+        self.refusals_changed.emit(count)
+
     def shutdown(self, wait_s: float = SHUTDOWN_WAIT_S) -> None:
         """At quit: stop the timers and the running sync; wait a little for it."""
         if self._closed:
@@ -493,6 +535,10 @@ class SyncController(QObject):
     @property
     def conflict_count(self) -> int:
         return self._conflicts
+
+    @property
+    def refusal_count(self) -> int:
+        return self._refused
 
     @property
     def retry_at(self) -> dt.datetime | None:
@@ -655,7 +701,9 @@ class SyncController(QObject):
     def _sign_in_job(self, server_url: str, username: str, password: str) -> Account:
         url = normalize_server_url(server_url)
         engine = self._engine_for(url)
-        return engine_sign_in(self._store, engine.client, self._token_store(), url, username, password)
+        account = engine_sign_in(self._store, engine.client, self._token_store(), url, username, password)
+        self._store.sign_unsynced_records(account_author(account))
+        return account
 
     def _sign_out_job(self) -> None:
         meta = replica.sync_meta(self._store)
@@ -720,6 +768,7 @@ class SyncController(QObject):
         else:
             self._on_sync_succeeded(result)
         self.refresh_conflicts()
+        self.refresh_refusals()
         self.busy_changed.emit(False)
         if self._again:
             manual = self._again_manual
@@ -733,9 +782,11 @@ class SyncController(QObject):
         self._blocked = False
         self._phase = Phase.SYNCED
         self._report, self._error = report, None
+        self._refused = self._count_refusals()
         self._render()
         self.synced.emit(report)
-        if report.created or report.updated or report.removed or report.conflicts:
+        # (a refused change put its record back to the server's copy)
+        if report.created or report.updated or report.removed or report.conflicts or report.rejections:
             self.records_changed.emit()
         self._announce(report)
 
@@ -802,16 +853,24 @@ class SyncController(QObject):
         if len(report.rejections) == 1:
             rejection = report.rejections[0]
             parts.append(self.tr("The server did not accept your change to “{title}”: {reason}").format(
-                title=self._title_of(rejection.record_id), reason=rejection.reason))
+                title=self._title_of(rejection.record_id), reason=tr_reason(rejection.reason)))
         elif report.rejections:
             parts.append(self.tr(
-                "The server did not accept {count} changes. Open the records to see why."
+                "The server did not accept {count} changes; they were undone here. "
+                "“Details…” in the status bar says why."
             ).format(count=len(report.rejections)))
         if report.removed:
             parts.append(self.tr("{count} records are no longer shared with you and were removed.")
                          .format(count=report.removed))
         if parts:
             self.message.emit("  ".join(parts))
+
+    def _count_refusals(self) -> int:
+        try:
+            return len(replica.rejections(self._store))
+        except FieldbookError as exc:
+            log.warning("Could not count the refused changes: %s", exc)
+            return self._refused
 
     def _title_of(self, record_id: str) -> str:
         try:
@@ -833,6 +892,7 @@ class SyncController(QObject):
         account: Account = result
         settings.put(LAST_SERVER, account.server_url)
         settings.put(LAST_USERNAME, account.user.username)
+        settings.put(settings.AUTHOR_NAME, account_author(account))  # what the server signs with
         self._signed_in = True
         self._blocked = False
         self._signing_out = False
@@ -873,7 +933,7 @@ class SyncController(QObject):
     def _retry_line(self) -> str:
         if self._retry_at is None:
             return ""
-        return self.tr("Next try at {time}.").format(time=self._retry_at.strftime("%H:%M:%S"))
+        return self.tr("Next try at {time}.").format(time=format_clock(self._retry_at, seconds=True))
 
     def _describe(self) -> tuple[str, str]:
         phase = self._phase
@@ -930,6 +990,9 @@ class SyncController(QObject):
         waiting = self.pending_count()
         if waiting and phase is Phase.SYNCED:
             text = self.tr("{synced} · {waiting}").format(synced=text, waiting=describe_waiting(waiting))
+        if self._refused:
+            text = self.tr("{synced} · {refused}").format(synced=text,
+                                                          refused=describe_refused(self._refused))
         tooltip = ""
         if phase is Phase.SYNCED and self._report is not None:
             report = self._report
@@ -937,6 +1000,9 @@ class SyncController(QObject):
                 sent=report.pushed, received=report.pulled)
         elif waiting:
             tooltip = describe_waiting(waiting)
+        if self._refused:
+            refused = self.tr("The records were put back as the server has them; “Details…” says why.")
+            tooltip = "\n".join(line for line in (tooltip, refused) if line)
         return text, tooltip
 
     def _mass_delete_counts(self) -> tuple[int, int]:
@@ -974,6 +1040,7 @@ def no_keyring_text() -> str:
 
 
 __all__ = [
+    "KNOWN_REASONS",
     "LAST_SERVER",
     "LAST_USERNAME",
     "NEEDS_SIGN_IN",
@@ -981,7 +1048,9 @@ __all__ = [
     "Phase",
     "SyncController",
     "describe_failure",
+    "describe_refused",
     "describe_synced",
     "describe_waiting",
     "no_keyring_text",
+    "tr_reason",
 ]

@@ -12,7 +12,8 @@ from typing import Any
 import jwt
 import pytest
 
-from app.models.store import Store
+from app.models.orm import Record
+from app.models.store import RecordReadOnly, Store
 from app.sync import replica
 from app.sync.client import ApiClient
 from app.sync.engine import Backoff, Stage, SyncEngine, SyncProgress, sign_in, sign_out
@@ -397,19 +398,79 @@ def test_the_mass_delete_guard_applies_nothing_without_confirmation(laptop: Make
     converged(a, b)
 
 
-def test_a_trainers_edit_of_a_fellows_record_is_refused(laptop: MakeLaptop) -> None:
+def write_past_the_guard(store: Store, record_id: str, name: str, value: Any) -> None:
+    """A change the store itself would refuse (someone else's record), logged
+    as an older Fieldbook or a since-demoted admin would have: the server is
+    then the only one left to refuse it."""
+    with store._write() as session:
+        record = session.get(Record, record_id)
+        assert record is not None
+        if name in ("deleted", "status"):
+            store._write_meta(session, record, name, value)
+        else:
+            setattr(record, name, value)
+            store._log_change(session, record, name, value, store._tick(session))
+
+
+def test_the_store_refuses_to_change_someone_elses_record(laptop: MakeLaptop) -> None:
     fellow, trainer = laptop("li"), laptop("zhao")
     rid = fellow.store.create("lesson_plan", LESSON, author="李老师").id
     fellow.sync()
     trainer.sync()
-    trainer.store.update(rid, {"title": "改一改"})
+    for change in (lambda: trainer.store.update(rid, {"title": "改一改"}),
+                   lambda: trainer.store.delete(rid)):
+        with pytest.raises(RecordReadOnly) as refused:
+            change()
+        assert "belongs to someone else" in str(refused.value)
+    assert trainer.store.get(rid).values["title"] == LESSON["title"]
+    assert replica.pending_count(trainer.store) == 0, "nothing was logged"
+
+
+def test_a_trainers_edit_of_a_fellows_record_is_refused_and_put_back(laptop: MakeLaptop) -> None:
+    fellow, trainer = laptop("li"), laptop("zhao")
+    rid = fellow.store.create("lesson_plan", LESSON, author="李老师").id
+    fellow.sync()
+    trainer.sync()
+    write_past_the_guard(trainer.store, rid, "title", "改一改")
     report = trainer.sync()
     assert [r.record_id for r in report.rejections] == [rid]
     assert "belongs to someone else" in report.rejections[0].reason
     assert replica.rejections(trainer.store, rid)[0].reason == report.rejections[0].reason
     assert replica.pending_count(trainer.store) == 0, "a refused change is not retried"
+    assert trainer.store.get(rid).values["title"] == "认识分数", "the server's copy is back"
+    assert trainer.store.search("改一改") == [] and len(trainer.store.search("认识分数")) == 1
     fellow.sync()
     assert fellow.store.get(rid).values["title"] == "认识分数"
+    assert trainer.snapshot()[rid] == fellow.snapshot()[rid]
+
+
+def test_a_refused_delete_brings_the_record_back_and_replicas_converge(laptop: MakeLaptop) -> None:
+    fellow, trainer = laptop("li"), laptop("zhao")
+    rid = fellow.store.create("lesson_plan", LESSON, author="李老师").id
+    other = fellow.store.create("lesson_plan", lesson(2), author="李老师").id
+    fellow.sync()
+    trainer.sync()
+    write_past_the_guard(trainer.store, rid, "deleted", True)
+    mine = trainer.store.create("lesson_plan", lesson(3), author="赵老师").id  # not blocked by it
+    assert trainer.live() == 2
+
+    report = trainer.sync()
+    assert [r.record_id for r in report.rejections] == [rid]
+    assert trainer.store.get(rid).values["title"] == LESSON["title"], "the record is back"
+    assert trainer.live() == 3
+    assert replica.pending_count(trainer.store) == 0
+    again = trainer.sync()
+    assert again.pushed == 0 and again.rejections == [], "never sent again"
+    fellow.sync()
+    mirror = laptop("zhao")
+    mirror.sync()
+    assert {rid, other, mine} <= set(converged(trainer, mirror))
+    assert trainer.snapshot()[rid] == fellow.snapshot()[rid]
+    # A later edit by the fellow still reaches the trainer (the versions are the server's).
+    fellow.store.update(rid, {"title": "认识分数（二）"})
+    fellow.sync()
+    trainer.sync()
+    assert trainer.store.get(rid).values["title"] == "认识分数（二）"
 
 
 def test_records_of_a_fellow_who_left_the_cohort_leave_the_trainers_store(

@@ -173,6 +173,40 @@ def test_mark_pushed_keeps_rejections_and_claims_new_records(store: Store) -> No
     assert replica.rejections(store) == []
 
 
+def test_a_refusal_puts_the_record_back_to_the_servers_copy(store: Store) -> None:
+    rid = "0b1c6f0e-0000-4000-8000-0000000000aa"
+    replica.apply_pull_page(store, page([remote(rid, {
+        "title": ["认识分数", 5, 0], "grade": [3, 5, 0], "deleted": [False, 5, 0]})], devices=["fellow"]))
+    store.update(rid, {"title": "改一改", "unit": "第二单元"})
+    store.delete(rid)
+    [edit, removal] = replica.pending_groups(store)
+    # An edit made after the batch was read (still unsent): it gets its own answer.
+    with store._write() as session:
+        record = session.get_one(Record, rid)
+        record.grade = 5
+        store._log_change(session, record, "grade", 5, store._tick(session))
+
+    replica.mark_pushed(store, removal["seq"], [
+        Rejection(edit["seq"], rid, "not yours", ("title", "unit"),
+                  {"title": ["认识分数", 5, "fellow"], "unit": None}),
+        Rejection(removal["seq"], rid, "not yours", ("deleted",), {"deleted": [False, 5, "fellow"]}),
+    ])
+
+    record = store.get(rid)
+    assert (record.title, record.values["unit"], record.values["grade"]) == ("认识分数", "", 5)
+    assert versions(store, rid)["title"] == [5, "fellow"] and "unit" not in versions(store, rid)
+    assert versions(store, rid)["deleted"] == [5, "fellow"]
+    assert [r.id for r in store.search("认识分数")] == [rid] and store.search("改一改") == []
+    assert [c.field for c in store.changes_since(removal["seq"])] == ["grade"], "the later edit stays"
+    with store._read() as session:
+        clock = int(session.execute(text("SELECT value FROM meta WHERE key = 'clock'")).scalar_one())
+    assert clock >= 5
+    # A later pull of the server's next version applies as usual.
+    replica.apply_pull_page(store, page([remote(rid, {"title": ["认识分数（二）", 9, 0]})],
+                                        devices=["fellow"], cursor=20))
+    assert store.get(rid).title == "认识分数（二）"
+
+
 # --- pull side -------------------------------------------------------------
 
 

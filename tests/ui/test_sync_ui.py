@@ -20,6 +20,8 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QToolButton
 
+from app.models import reviews
+from app.models.orm import Record
 from app.models.store import Store
 from app.sync import replica
 from app.sync.client import ApiClient
@@ -39,6 +41,8 @@ from app.ui import settings
 from app.ui.conflicts import ConflictPanel
 from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
+from app.ui.refusals import RefusalsDialog
+from app.ui.review_ui import DASHBOARD_PAGE, ReviewUi
 from app.ui.sync_controller import LAST_SERVER, Phase, SyncController, describe_synced
 from app.ui.sync_dialogs import SignInDialog, SyncUi, sign_in_error_text
 from app.ui.tasks import TaskRunner
@@ -384,8 +388,27 @@ def test_a_notice_tells_that_a_deleted_record_came_back(
     qtbot.waitUntil(lambda: replica.unseen_notices(store) == [], timeout=WAIT_MS)
 
 
+def write_past_the_guard(store: Store, record_id: str, name: str, value: Any) -> None:
+    """A change the store itself refuses (someone else's record), logged as an
+    older Fieldbook would have: only the server is left to refuse it."""
+    with store._write() as session:
+        record = session.get(Record, record_id)
+        assert record is not None
+        if name == "deleted":
+            store._write_meta(session, record, name, value)
+        else:
+            setattr(record, name, value)
+            store._log_change(session, record, name, value, store._tick(session))
+
+
+def press_sync_now(qtbot: Any, env: Env) -> None:
+    env.window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is env.window)
+    qtbot.keyClick(env.window, Qt.Key.Key_F5)
+
+
 @pytest.mark.slow
-def test_a_refused_change_is_told_and_shown_on_the_record(
+def test_a_refused_change_is_told_shown_on_the_record_and_undone(
     qtbot: Any, make_env: MakeEnv, store: Store, live_server: LiveServer, laptop: Callable[..., Laptop]
 ) -> None:
     fellow = laptop("li")
@@ -394,13 +417,16 @@ def test_a_refused_change_is_told_and_shown_on_the_record(
     env = make_env(tokens=signed_in_tokens(store, live_server, "zhao"))  # li's trainer
     wait_synced(qtbot, env)
 
-    env.window.open_record(rid)
-    type_title(qtbot, env, "Changed by the trainer")
-    qtbot.waitUntil(lambda: "The server did not accept your change to “Changed by the trainer”"
+    write_past_the_guard(store, rid, "title", "Changed by the trainer")
+    press_sync_now(qtbot, env)
+    qtbot.waitUntil(lambda: "The server did not accept your change to “认识分数”"
                     in env.window.statusBar().currentMessage(), timeout=WAIT_MS)
+    assert store.get(rid).values["title"] == LESSON["title"], "put back to the server's copy"
+    assert env.state().endswith(" · 1 change refused by the server")
     [refusal] = replica.rejections(store, rid)
     panel = env.window.findChild(ConflictPanel, "conflict_panel")
     assert panel is not None
+    env.window.open_record(rid)
     qtbot.waitUntil(panel.isVisible)
     dismiss = panel.findChild(QPushButton, f"dismiss_{refusal.seq}")
     assert dismiss is not None
@@ -409,6 +435,83 @@ def test_a_refused_change_is_told_and_shown_on_the_record(
     assert replica.rejections(store, rid) == []
     fellow.sync()
     assert fellow.store.get(rid).values["title"] == LESSON["title"]
+
+
+@pytest.mark.slow
+def test_a_trainer_cannot_delete_a_fellows_record_and_a_refused_delete_comes_back(
+    qtbot: Any, make_env: MakeEnv, store: Store, live_server: LiveServer, laptop: Callable[..., Laptop]
+) -> None:
+    fellow = laptop("li")
+    rid = fellow.store.create("lesson_plan", LESSON, author="李老师").id
+    other = fellow.store.create("lesson_plan", {**LESSON, "title": "Plants"}, author="李老师").id
+    reviews.submit(fellow.store, rid)
+    fellow.sync()
+    env = make_env(tokens=signed_in_tokens(store, live_server, "zhao"), start=False)
+    review = ReviewUi(env.window, store, env.runner, env.controller)
+    env.controller.start()
+    wait_synced(qtbot, env)
+    qtbot.waitUntil(lambda: env.window.list_model().rowCount() == 2, timeout=WAIT_MS)
+
+    # The panel says read-only, and Delete does nothing: not the key, not the button.
+    table = env.window.table()
+    row = env.window.list_model().row_of(rid)
+    assert row is not None
+    qtbot.mouseClick(table.viewport(), LEFT, pos=table.visualRect(table.model().index(row, 0)).center())
+    assert env.window.editor.current_id() == rid and env.window.editor.is_read_only()
+    delete = next(a for a in env.window.actions() + table.actions() if a.objectName() == "action_delete")
+    assert not delete.isEnabled()
+    qtbot.keyClick(table, Qt.Key.Key_Delete)
+    button = env.window.toolbar().widgetForAction(delete)
+    assert button is not None
+    qtbot.mouseClick(button, LEFT)
+    assert store.get(rid).title == LESSON["title"]
+    assert replica.pending_count(store) == 0
+
+    # Two changes the server refuses (written past the store's guard).
+    write_past_the_guard(store, rid, "deleted", True)
+    write_past_the_guard(store, other, "title", "Trainer's title")
+    env.window.refresh_records()
+    assert env.window.list_model().row_of(rid) is None
+    press_sync_now(qtbot, env)
+    qtbot.waitUntil(lambda: env.state().endswith(" · 2 changes refused by the server")
+                    and not env.controller.busy, timeout=WAIT_MS)
+    assert env.state().startswith("Synced at ")
+    qtbot.waitUntil(lambda: env.window.list_model().row_of(rid) is not None, timeout=WAIT_MS)
+    assert store.get(rid).status == "submitted"
+    assert store.get(other).title == "Plants"
+
+    details = env.window.findChild(QToolButton, "sync_refusals")
+    assert details is not None and details.isVisible()
+    qtbot.mouseClick(details, LEFT)
+    dialog = env.window.findChild(RefusalsDialog, "refusals_dialog")
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    table_of_refusals = dialog.table()
+    cells = {(table_of_refusals.item(r, 0).text(), table_of_refusals.item(r, 1).text(),
+              table_of_refusals.item(r, 2).text()) for r in range(table_of_refusals.rowCount())}
+    why = "You cannot change this record: it belongs to someone else."
+    assert cells == {("认识分数", "Delete", why), ("Plants", "Title", why)}
+
+    # Nothing is sent again, and the dashboard counts the record that came back.
+    press_sync_now(qtbot, env)
+    wait_synced(qtbot, env)
+    assert replica.pending_count(store) == 0 and len(replica.rejections(store)) == 2
+    env.window.show_page(DASHBOARD_PAGE)
+    model = review.dashboard.model()
+    qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=WAIT_MS)
+    totals = model.rowCount() - 1
+    figures = [str(model.index(totals, model.keys().index(key)).data())
+               for key in ("lessons_submitted", "lessons_waiting")]
+    assert figures == ["1", "1"]
+
+    dismiss = dialog.findChild(QPushButton, "refusals_dismiss")
+    assert dismiss is not None
+    qtbot.mouseClick(dismiss, LEFT)
+    qtbot.waitUntil(lambda: not details.isVisible(), timeout=WAIT_MS)
+    assert replica.rejections(store) == []
+    assert "refused" not in env.state()
+    fellow.sync()
+    assert fellow.store.get(rid).title == LESSON["title"] and fellow.store.get(other).title == "Plants"
 
 
 # --- signing out ------------------------------------------------------------------------
@@ -548,3 +651,19 @@ def test_synced_today_shows_the_time_and_another_day_the_date(qapp: QApplication
     now = dt.datetime(2024, 5, 3, 14, 30).astimezone()
     assert describe_synced(now.replace(hour=14, minute=5), now) == "Synced at 14:05"
     assert describe_synced(now - dt.timedelta(days=1), now) == "Synced on 2024-05-02 at 14:30"
+
+
+def test_refused_changes_are_counted_in_chinese_too(qapp: QApplication) -> None:
+    from app.ui.refusals import tr_reason
+    from app.ui.sync_controller import describe_refused
+
+    translations = Translations()
+    try:
+        translations.install("zh_CN")
+        assert describe_refused(2) == "2 项修改被服务器拒绝"
+        assert tr_reason("You cannot change this record: it belongs to someone else.") == (
+            "您不能修改这条记录：它属于别人。")
+        assert tr_reason("An unknown reason.") == "An unknown reason."
+    finally:
+        translations.install("en")
+    assert describe_refused(1) == "1 change refused by the server"
