@@ -7,6 +7,7 @@ the person at the command line and changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import secrets
@@ -17,13 +18,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.server.db import Cohort, CohortMember, User, utcnow
+from app.server.db import Cohort, CohortMember, LoginFailure, User, utcnow
 from app.server.security import (
     USERNAME_MAX,
+    clear_lockouts,
+    current_lockouts,
+    end_all_sessions,
     hash_password,
     is_valid_username,
     normalize_username,
-    revoke_user_tokens,
 )
 
 log = logging.getLogger("fieldbook.server")
@@ -138,11 +141,12 @@ def create_user(
 
 
 def set_password(session: Session, username: str, password: str) -> User:
-    """A new password (e.g. one the user forgot); signs out all their devices."""
+    """A new password (e.g. one the user forgot); signs out all their devices
+    at once: their access tokens are refused on the next request."""
     user = get_user(session, username)
     check_password(password)
     user.password_hash = hash_password(password)
-    revoke_user_tokens(session, user.id, utcnow())
+    end_all_sessions(session, user, utcnow())
     session.commit()
     return user
 
@@ -205,10 +209,27 @@ def deactivate_user(session: Session, username: str) -> User:
     request and their refresh tokens are revoked. Their records stay."""
     user = get_user(session, username)
     user.active = False
-    revoke_user_tokens(session, user.id, utcnow())
+    end_all_sessions(session, user, utcnow())
     session.commit()
     log.info("Deactivated %s", user.username)
     return user
+
+
+def lockouts(session: Session, now: dt.datetime | None = None) -> list[LoginFailure]:
+    """Who cannot sign in right now, and from where (``username`` or
+    ``source`` empty: every name from that source, or the name from every
+    source that failed on it)."""
+    return current_lockouts(session, now or utcnow())
+
+
+def unlock(session: Session, username: str) -> int:
+    """Let a user (or a name nobody has) be tried again from everywhere;
+    returns how many failure counters were cleared."""
+    name = normalize_username(username)
+    cleared = clear_lockouts(session, name)
+    session.commit()
+    log.info("Cleared %d sign-in failure counters of %s", cleared, name)
+    return cleared
 
 
 def demo(session: Session) -> list[Login]:

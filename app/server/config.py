@@ -95,18 +95,33 @@ class Settings:
     max_file_bytes: int = field(default=DEFAULT_MAX_FILE_BYTES, metadata=_env("MAX_FILE_BYTES"))
     quota_bytes: int = field(default=DEFAULT_QUOTA_BYTES, metadata=_env("QUOTA_BYTES"))
     blob_dir: Path | None = field(default=None, metadata=_env("BLOB_DIR"))
-    # Sign-in throttling: after ``throttle_after`` failures for one user name
-    # the name is locked for ``throttle_base_seconds``, doubling with each
-    # further failure up to ``throttle_max_seconds``; a success resets it.
+    # Sign-in throttling (docs/sync.md, security.check_throttle): after
+    # ``throttle_after`` failures for one user name *from one source* that
+    # pair is locked for ``throttle_base_seconds``, doubling with each further
+    # failure up to ``throttle_max_seconds``; a success resets the pair. One
+    # source failing ``throttle_source_after`` times across names (password
+    # spraying) is locked alike for every name. A name failing
+    # ``throttle_account_after`` times across sources is locked only for the
+    # sources that failed on it: its owner elsewhere still signs in.
     throttle_after: int = 5
     throttle_base_seconds: int = 30
     throttle_max_seconds: int = 15 * 60
+    throttle_source_after: int = field(default=30, metadata=_env("THROTTLE_SOURCE_AFTER"))
+    throttle_account_after: int = field(default=50, metadata=_env("THROTTLE_ACCOUNT_AFTER"))
+    # Reverse proxies (comma-separated addresses) whose X-Forwarded-For is
+    # believed for the source of a request; without any, the source is the
+    # connection's peer address (deps.request_source).
+    trusted_proxies: str = field(default="", metadata=_env("TRUSTED_PROXIES"))
     # The time source of tokens and throttling (tests move it forward).
     clock: Callable[[], dt.datetime] = utcnow
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def trusted_proxy_addresses(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
 
     @property
     def access_token_ttl(self) -> dt.timedelta:
@@ -151,7 +166,8 @@ class Settings:
         settings = self
         if settings.env not in ("development", "production"):
             raise ConfigError(f"{ENV_PREFIX}ENV must be 'development' or 'production', not {settings.env!r}.")
-        for name in ("access_token_minutes", "refresh_token_days"):
+        for name in ("access_token_minutes", "refresh_token_days", "throttle_source_after",
+                     "throttle_account_after"):
             if getattr(settings, name) < 1:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
         if settings.max_file_bytes < 1:

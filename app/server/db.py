@@ -47,6 +47,12 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # In every access token; bumping it ends them all on the next request
+    # (password change or reset, deactivation: app/server/security.py).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Why the user's sessions were ended (``session_revoked_reuse``), told on
+    # the next successful sign-in and then cleared.
+    session_notice: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Cohort(Base):
@@ -75,18 +81,28 @@ class RefreshToken(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    family: Mapped[str] = mapped_column(String(32), index=True)
+    family: Mapped[str] = mapped_column(String(32))  # the session: one sign-in on one device
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Set when a refresh spent this token: the hash of the token it issued
+    # (a retry within the grace gets that same token back).
+    successor_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    # "Is this session live?" (a token of the family not revoked) is asked on
+    # every request: one index seek.
+    __table_args__ = (Index("ix_refresh_tokens_family_revoked_at", "family", "revoked_at"),)
 
 
 class LoginFailure(Base):
-    """Recent failed sign-ins per user name, for throttling."""
+    """Recent failed sign-ins, for throttling: per (user name, source), per
+    source across names (``username == ""``) and per name across sources
+    (``source == ""``); see ``security.check_throttle``."""
 
     __tablename__ = "login_failures"
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -228,20 +244,41 @@ class Upload(Base):
 
 class RecordBlob(Base):
     """Which records use which blob, kept by the push from each record's
-    ``attachments`` field: who may download a blob follows from it. No
-    foreign key to ``blobs``: a record names its files before they arrive."""
+    ``attachments`` field, and who put the reference there (``attached_by``):
+    a record grants its readers a file only when that user holds it
+    (``BlobHolder``). No foreign key to ``blobs``: a record names its files
+    before they arrive."""
 
     __tablename__ = "record_blobs"
 
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attached_by: Mapped[int] = mapped_column(ForeignKey("users.id", name="fk_record_blobs_attached_by_users"))
 
     __table_args__ = (Index("ix_record_blobs_sha256", "sha256"),)
+
+
+class BlobHolder(Base):
+    """A user who has proven they have a blob's bytes (docs/attachments.md
+    "Who may read a file"): ``how`` is ``upload`` (they sent the whole file
+    and its SHA-256 checked out, even when the server had it already) or
+    ``reference`` (they attached it while they could read it already).
+    Knowing a hash proves nothing, so nothing else makes a row."""
+
+    __tablename__ = "blob_holders"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True)
+    since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    how: Mapped[str] = mapped_column(String(16))  # upload | reference
+
+    __table_args__ = (Index("ix_blob_holders_sha256", "sha256"),)
 
 
 __all__ = [
     "Base",
     "Blob",
+    "BlobHolder",
     "Cohort",
     "CohortMember",
     "Device",

@@ -80,6 +80,9 @@ _REFRESH_MARGIN_S = 30.0  # refresh a little before the access token runs out
 _READ_CHUNK = 64 * 1024
 # A link with no failed request for this long counts as healthy (see link_is_healthy).
 LINK_QUIET_S = 300.0
+# A sign-in's notice: a session of the user was ended because its refresh
+# token was used twice (a copy of it was elsewhere). docs/sync.md.
+NOTICE_SESSION_REVOKED_REUSE = "session_revoked_reuse"
 
 
 def normalize_server_url(text: str) -> str:
@@ -120,13 +123,18 @@ class Tokens:
     refresh_token: str
     expires_in: float  # seconds the access token is valid, from when it was received
     user: UserInfo
+    # Sign-in only: why the server ended one of this user's sessions
+    # (NOTICE_SESSION_REVOKED_REUSE), told once.
+    notice: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Tokens:
         try:
+            notice = data.get("notice")
             return cls(str(data["access_token"]), str(data["refresh_token"]),
-                       float(data.get("expires_in") or 0), UserInfo.from_json(data["user"]))
-        except (TypeError, KeyError, ValueError):
+                       float(data.get("expires_in") or 0), UserInfo.from_json(data["user"]),
+                       notice if isinstance(notice, str) and notice else None)
+        except (TypeError, KeyError, ValueError, AttributeError):
             raise BadResponse() from None
 
 
@@ -276,6 +284,7 @@ class ApiClient:
         self._access_deadline = 0.0  # time.monotonic() after which the access token is stale
         # time.monotonic() of the last request the connection failed (None: none yet).
         self.last_failure: float | None = None
+        self._sign_in_notice: str | None = None  # from the last login, until taken
         self._lock = threading.RLock()
 
     # --- plumbing ------------------------------------------------------------
@@ -441,7 +450,16 @@ class ApiClient:
             if code == "account_disabled":
                 raise InvalidCredentials(message)
             raise InvalidCredentials()
-        return self._take(Tokens.from_json(self._ok(answer)))
+        tokens = self._take(Tokens.from_json(self._ok(answer)))
+        with self._lock:
+            self._sign_in_notice = tokens.notice
+        return tokens
+
+    def take_sign_in_notice(self) -> str | None:
+        """What the last sign-in's answer asked to tell the user, once."""
+        with self._lock:
+            notice, self._sign_in_notice = self._sign_in_notice, None
+        return notice
 
     def refresh(self, refresh_token: str | None = None) -> Tokens:
         """Trade the refresh token for new tokens (the old one is then spent)."""

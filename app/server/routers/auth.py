@@ -1,4 +1,8 @@
-"""Sign-in, token refresh, sign-out and password change (``/api/v1/auth``)."""
+"""Sign-in, token refresh, sign-out and password change (``/api/v1/auth``).
+
+The session rules (what ends a session, retries, reuse, throttling) are in
+``app/server/security.py`` and docs/sync.md.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from sqlalchemy import select
 
 from app.server.config import Settings
 from app.server.db import User
-from app.server.deps import CurrentUser, SessionDep, SettingsDep
+from app.server.deps import CurrentUser, SessionDep, SettingsDep, SourceDep
 from app.server.errors import ApiError
 from app.server.routers.me import user_out
 from app.server.schemas import (
@@ -22,21 +26,24 @@ from app.server.schemas import (
     error_responses,
 )
 from app.server.security import (
+    NOTICE_REUSE,
     Locked,
     RefreshError,
+    SessionTokens,
     burn_password_check,
     check_throttle,
     create_access_token,
+    end_all_sessions,
     hash_password,
     is_valid_username,
-    issue_refresh_token,
     needs_rehash,
     normalize_username,
     record_failure,
     reset_failures,
     revoke_refresh_token,
-    revoke_user_tokens,
     rotate_refresh_token,
+    start_session,
+    take_session_notice,
     verify_password,
 )
 
@@ -47,12 +54,16 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "The user name or password is not correct."
 
 
-def _tokens(settings: Settings, user: User, refresh_token: str) -> TokenResponse:
+def _tokens(settings: Settings, issued: SessionTokens, notice: str | None = None) -> TokenResponse:
+    user = issued.user
     return TokenResponse(
-        access_token=create_access_token(settings, user.id),
-        refresh_token=refresh_token,
+        access_token=create_access_token(
+            settings, user.id, version=user.token_version, session_id=issued.session_id
+        ),
+        refresh_token=issued.refresh_token,
         expires_in=settings.access_token_minutes * 60,
         user=user_out(user),
+        notice="session_revoked_reuse" if notice == NOTICE_REUSE else None,
     )
 
 
@@ -66,14 +77,14 @@ def _locked(exc: Locked) -> ApiError:
 
 
 @router.post("/login", response_model=TokenResponse, responses=error_responses(*BODY_ERRORS, 401, 429))
-def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
+def login(body: LoginRequest, session: SessionDep, settings: SettingsDep, source: SourceDep) -> TokenResponse:
     username = normalize_username(body.username)
     if not is_valid_username(username):
         # No such user can exist: answer like a wrong password, touch nothing.
         burn_password_check(body.password)
         raise ApiError(401, "invalid_credentials", INVALID_CREDENTIALS)
     try:
-        check_throttle(session, settings, username)
+        check_throttle(session, settings, username, source)
     except Locked as exc:
         raise _locked(exc) from None
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
@@ -83,7 +94,7 @@ def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Tok
     else:
         ok = verify_password(user.password_hash, body.password)
     if not ok:
-        lock = record_failure(session, settings, username)
+        lock = record_failure(session, settings, username, source)
         session.commit()
         if lock is not None:
             raise _locked(Locked(lock))
@@ -91,24 +102,25 @@ def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> Tok
     assert user is not None
     if not user.active:
         raise ApiError(401, "account_disabled", "This account has been disabled.")
-    reset_failures(session, username)
+    reset_failures(session, username, source)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(body.password)
-    refresh = issue_refresh_token(session, settings, user)
+    issued = start_session(session, settings, user)
+    notice = take_session_notice(user)
     session.commit()
     log.info("User %s signed in", user.username)
-    return _tokens(settings, user, refresh)
+    return _tokens(settings, issued, notice)
 
 
 @router.post("/refresh", response_model=TokenResponse, responses=error_responses(*BODY_ERRORS, 401))
 def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
     try:
-        user, token = rotate_refresh_token(session, settings, body.refresh_token)
+        issued = rotate_refresh_token(session, settings, body.refresh_token)
     except RefreshError as exc:
         session.commit()  # keep a family revoked on reuse
         raise ApiError(401, exc.code, exc.message) from None
     session.commit()
-    return _tokens(settings, user, token)
+    return _tokens(settings, issued)
 
 
 @router.post("/logout", status_code=204, responses=error_responses(*BODY_ERRORS))
@@ -120,20 +132,23 @@ def logout(body: LogoutRequest, session: SessionDep, settings: SettingsDep) -> R
 
 @router.post("/password", status_code=204, responses=error_responses(*BODY_ERRORS, 401, 429))
 def change_password(
-    body: PasswordChangeRequest, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    body: PasswordChangeRequest, user: CurrentUser, session: SessionDep, settings: SettingsDep,
+    source: SourceDep,
 ) -> Response:
+    """Every session of the user ends, this one too: the client signs in
+    again with the new password."""
     try:
-        check_throttle(session, settings, user.username)
+        check_throttle(session, settings, user.username, source)
     except Locked as exc:
         raise _locked(exc) from None
     if not verify_password(user.password_hash, body.old_password):
-        lock = record_failure(session, settings, user.username)
+        lock = record_failure(session, settings, user.username, source)
         session.commit()
         if lock is not None:
             raise _locked(Locked(lock))
         raise ApiError(401, "invalid_credentials", "The current password is not correct.")
     user.password_hash = hash_password(body.new_password)
-    revoke_user_tokens(session, user.id, settings.now())
+    end_all_sessions(session, user, settings.now())
     session.commit()
     log.info("User %s changed their password", user.username)
     return Response(status_code=204)
