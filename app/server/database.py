@@ -95,10 +95,23 @@ def _migrate(url: str | URL, revision: str, *, up: bool) -> None:
 
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            (command.upgrade if up else command.downgrade)(config, revision)
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # Batch mode rebuilds a table (copy, drop, rename); with foreign
+                # keys on, dropping ``users`` fails as soon as any row refers to
+                # it. Off for the migration (it must be set outside a
+                # transaction), and checked before the commit instead.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                config = alembic_config(url)
+                config.attributes["connection"] = connection
+                (command.upgrade if up else command.downgrade)(config, revision)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise RuntimeError(f"Migrating to {revision} broke a foreign key; nothing was changed.")
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     finally:
         engine.dispose()
 

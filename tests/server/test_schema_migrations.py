@@ -61,6 +61,41 @@ def test_downgrade_and_upgrade_again(db_url: str) -> None:
     assert current_revision(db_url) == head()
 
 
+def test_every_step_keeps_existing_data(db_url: str) -> None:
+    """Each revision, up and down, on a server that has users, tokens,
+    cohorts and records: SQLite's batch mode rebuilds tables that rows refer
+    to (0005 failed with "FOREIGN KEY constraint failed" on any real server)."""
+    downgrade(db_url, "0003")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO users (username, display_name, school, role, password_hash, active, created_at)"
+            " VALUES ('wangfang', '王芳', '', 'fellow', 'x', true, '2026-01-01')"))
+        user_id = conn.execute(text("SELECT id FROM users")).scalar_one()
+        conn.execute(text("INSERT INTO cohorts (name, created_at) VALUES ('A', '2026-01-01')"))
+        conn.execute(text("INSERT INTO cohort_members (cohort_id, user_id) SELECT id, :u FROM cohorts"),
+                     {"u": user_id})
+        conn.execute(text(
+            "INSERT INTO refresh_tokens (user_id, token_hash, family, created_at, expires_at)"
+            " VALUES (:u, 'h', 'fam', '2026-01-01', '2027-01-01')"), {"u": user_id})
+        conn.execute(text(
+            "INSERT INTO records (id, kind, owner_id, author, created_at, fields, versions, deleted, seq)"
+            " VALUES ('00000000-0000-4000-8000-000000000001', 'lesson_plan', :u, '', '2026-01-01',"
+            " '{}', '{}', false, 1)"), {"u": user_id})
+    engine.dispose()
+    for revision in ("0004", "0005", "head"):
+        run_migrations(db_url, revision)
+    downgrade(db_url, "0003")
+    run_migrations(db_url)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT username FROM users")).scalars().all() == ["wangfang"]
+        assert conn.execute(text("SELECT count(*) FROM records")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM cohort_members")).scalar_one() == 1
+    engine.dispose()
+    assert schema_diffs(db_url) == []
+
+
 def test_sqlite_pragmas(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'sub' / 'x.db'}")
     with engine.connect() as conn:
