@@ -54,7 +54,7 @@ class FieldSpec:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
-    choices: tuple[Choice, ...] = ()
+    choices: tuple[Choice, ...] = ()  # CHOICE: the codes; INT: names of the numbers
     searchable: bool = False
     unit: str = ""  # e.g. "min", shown as a suffix
     # False: the generic editor form makes no input for it (attachments have
@@ -123,6 +123,28 @@ DIRECTIONS = (
     Choice("online", QT_TRANSLATE_NOOP("Choice", "Online")),
 )
 
+# Grades are stored as numbers: 1-9 as they always were (一年级…九年级), 0 for
+# kindergarten and 10-12 for the three years of senior secondary school. An
+# INT field with ``choices`` is picked from a list showing their labels; the
+# codes are the numbers as text.
+GRADE_PRESCHOOL = 0
+GRADE_SENIOR_3 = 12
+GRADES = (
+    Choice("0", QT_TRANSLATE_NOOP("Choice", "Preschool")),
+    Choice("1", QT_TRANSLATE_NOOP("Choice", "Grade 1")),
+    Choice("2", QT_TRANSLATE_NOOP("Choice", "Grade 2")),
+    Choice("3", QT_TRANSLATE_NOOP("Choice", "Grade 3")),
+    Choice("4", QT_TRANSLATE_NOOP("Choice", "Grade 4")),
+    Choice("5", QT_TRANSLATE_NOOP("Choice", "Grade 5")),
+    Choice("6", QT_TRANSLATE_NOOP("Choice", "Grade 6")),
+    Choice("7", QT_TRANSLATE_NOOP("Choice", "Grade 7")),
+    Choice("8", QT_TRANSLATE_NOOP("Choice", "Grade 8")),
+    Choice("9", QT_TRANSLATE_NOOP("Choice", "Grade 9")),
+    Choice("10", QT_TRANSLATE_NOOP("Choice", "Senior 1")),
+    Choice("11", QT_TRANSLATE_NOOP("Choice", "Senior 2")),
+    Choice("12", QT_TRANSLATE_NOOP("Choice", "Senior 3")),
+)
+
 # A lesson step is a dict with these keys; minutes is an int >= 0.
 STEP_KEYS = ("phase", "minutes", "teacher", "students")
 STEP_LABELS = {
@@ -167,7 +189,14 @@ LESSON_FIELDS = (
     FieldSpec(
         "subject", QT_TRANSLATE_NOOP("Field", "Subject"), FieldType.CHOICE, choices=SUBJECTS
     ),
-    FieldSpec("grade", QT_TRANSLATE_NOOP("Field", "Grade"), FieldType.INT, minimum=1, maximum=9),
+    FieldSpec(
+        "grade",
+        QT_TRANSLATE_NOOP("Field", "Grade"),
+        FieldType.INT,
+        minimum=GRADE_PRESCHOOL,
+        maximum=GRADE_SENIOR_3,
+        choices=GRADES,
+    ),
     _text("class_name", QT_TRANSLATE_NOOP("Field", "Class")),
     FieldSpec("planned_date", QT_TRANSLATE_NOOP("Field", "Planned date"), FieldType.DATE),
     FieldSpec(
@@ -192,6 +221,8 @@ LESSON_FIELDS = (
     _long("assessment", QT_TRANSLATE_NOOP("Field", "Assessment")),
     _long("homework", QT_TRANSLATE_NOOP("Field", "Homework")),
     _long("reflection", QT_TRANSLATE_NOOP("Field", "Post-lesson reflection")),
+    # Anything else the plan says (an imported 教案's 板书设计…): schema v7.
+    _long("notes", QT_TRANSLATE_NOOP("Field", "Other notes")),
     FieldSpec(
         "tags", QT_TRANSLATE_NOOP("Field", "Tags"), FieldType.TAGS, max_length=TAGS_MAX,
         searchable=True,

@@ -19,11 +19,11 @@ import logging
 import os
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import RecordNotFound, ValidationFailed
@@ -378,11 +378,18 @@ def pending_reviews(store: Store) -> int:
 
 
 def _unread() -> Any:
-    """Unseen entries on live records (entries of dropped records go with them)."""
+    """Unseen entries with something to read on live records (entries of
+    dropped records go with them): a comment, a decision, or a note written
+    with a submission. A bare submission or withdrawal is no "review comment"
+    — the trainer learns of it from the queue and its count."""
     return (
         select(Review.record_id)
         .join(Record, Record.id == Review.record_id)
-        .where(Review.seen.is_(False), Record.deleted.is_(False))
+        .where(
+            Review.seen.is_(False),
+            Record.deleted.is_(False),
+            or_(Review.action.in_(("comment", *_DECISIONS)), func.trim(Review.body) != ""),
+        )
     )
 
 
@@ -675,14 +682,17 @@ def export_dashboard_csv(
 ) -> Path:
     """Write the dashboard as CSV: UTF-8 with BOM and CRLF line ends (Excel and
     WPS then read the Chinese names right), a header row, one row per fellow
-    and the totals last. Written to a temporary file first, so a failed
-    export never leaves half a file under the chosen name."""
+    and the totals last, named by ``labels["total"]`` (the UI's "合计").
+    Written to a temporary file first, so a failed export never leaves half
+    a file under the chosen name."""
+    total_name = (labels or {}).get("total", dashboard.totals.name)
     partial = path.with_name(path.name + ".part")
     with partial.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(dashboard_header(dashboard, labels))
-        for row in [*dashboard.rows, dashboard.totals]:
+        for row in dashboard.rows:
             writer.writerow(_cells(dashboard, row))
+        writer.writerow(_cells(dashboard, replace(dashboard.totals, name=total_name)))
     os.replace(partial, path)
     log.info("Exported the dashboard (%d fellows) to %s", len(dashboard.rows), path)
     return path

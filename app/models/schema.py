@@ -251,9 +251,24 @@ def _step_5(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V5)
 
 
+def _step_6(conn: sqlite3.Connection) -> None:
+    """Version 6 indexes Chinese text by its pinyin too (search.py: "fenshu"
+    and "fs" find 分数). No table changes: the index is rebuilt, since the
+    entries already there must be removable with the text they now get."""
+    from app.models.search import rebuild_index
+
+    rebuild_index(conn)
+
+
+def _step_7(conn: sqlite3.Connection) -> None:
+    """Version 7 gives lesson plans a notes field: what a plan imported from
+    Word has beyond the other fields (板书设计…) is kept there, never dropped."""
+    conn.execute("ALTER TABLE records ADD COLUMN notes TEXT")
+
+
 # Index i holds the step from version i to version i + 1.
 STEPS: list[Callable[[sqlite3.Connection], None]] = [
-    _step_1, _step_2, _step_3, _step_4, _step_5,
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7,
 ]
 CURRENT_VERSION = len(STEPS)
 

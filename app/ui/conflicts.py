@@ -56,7 +56,7 @@ def format_value(kind: str, field: str, value: Any) -> str:
         return translate("Conflicts", "(empty)")
     if spec is None:
         return str(value)
-    if spec.type is FieldType.CHOICE:
+    if spec.type is FieldType.CHOICE or spec.choices:  # an INT's numbers may have names (grades)
         return i18n.tr_choice(spec, str(value)) or str(value)
     if spec.type is FieldType.BOOL:
         return translate("Conflicts", "Yes") if value else translate("Conflicts", "No")

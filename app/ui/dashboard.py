@@ -45,12 +45,14 @@ from app.models.fields import Kind, kind_spec
 from app.models.reviews import Dashboard, DashboardRow, PersonInfo
 from app.models.store import Store
 from app.sync import replica
+from app.ui import style
 from app.ui.charts import BarChart, Series, format_number
+from app.ui.empty_state import EmptyStack, EmptyState, window_action
 from app.ui.i18n import tr_choice
 from app.ui.main_window import DateFilterEdit
 from app.ui.review_panel import REVIEWER_ROLES
 from app.ui.tasks import TaskRunner, log_failure
-from app.ui.widgets import filter_combo, read_only_flags, refill_combo, set_bold
+from app.ui.widgets import filter_combo, read_only_flags, refill_combo
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -97,6 +99,13 @@ def column_value(row: DashboardRow, key: str) -> object:
     return getattr(row, key, "")
 
 
+def has_figures(figures: Dashboard) -> bool:
+    """Anything to count: otherwise the page shows its empty state, not a grid of zeros."""
+    totals = figures.totals
+    return bool(totals.lessons_submitted or totals.training_hours or totals.exchange_total
+                or totals.stale_reviews)
+
+
 class DashboardModel(QAbstractTableModel):
     """One row per fellow and the totals last; columns as the CSV has them."""
 
@@ -127,6 +136,7 @@ class DashboardModel(QAbstractTableModel):
             "training_hours": self.tr("Training hours"),
             "exchange_total": self.tr("Exchange activities"),
             "stale_reviews": self.tr("Waiting > {days} days").format(days=stale),
+            "total": self.tr("Total"),  # the name of the totals row
         }
         for key in self._keys:
             if key.startswith("exchange:"):
@@ -203,7 +213,7 @@ class DashboardPage(QWidget):
     def _build(self) -> None:
         self._title = QLabel(self)
         self._title.setObjectName("dashboard_title")
-        set_bold(self._title)
+        style.mark_role(self._title, "page_title")
         self._cohort = filter_combo(self, "dashboard_cohort", self.reload)
         self._fellow = filter_combo(self, "dashboard_fellow", self.reload)
         self._from = DateFilterEdit(self)
@@ -259,14 +269,22 @@ class DashboardPage(QWidget):
         scroll.setObjectName("dashboard_charts")
         scroll.setWidgetResizable(True)
         scroll.setWidget(charts)
+        figures = QWidget(self)
+        figures_layout = QVBoxLayout(figures)
+        figures_layout.setContentsMargins(0, 0, 0, 0)
+        figures_layout.addWidget(self._summary)
+        figures_layout.addWidget(self._table, 1)
+        figures_layout.addWidget(scroll, 2)
+        # No figures at all: say what the dashboard counts and offer to sync.
+        self._empty = EmptyState("dashboard_empty", "dashboard", self,
+                                 action=window_action(self, "action_sync_now"))
+        self._stack = EmptyStack(figures, self._empty, self)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(8, 8, 8, 0)
         layout.addWidget(self._title)
         layout.addLayout(top)
         layout.addLayout(bottom)
-        layout.addWidget(self._summary)
-        layout.addWidget(self._table, 1)
-        layout.addWidget(scroll, 2)
+        layout.addWidget(self._stack, 1)
 
     # --- language --------------------------------------------------------------------------
 
@@ -288,6 +306,11 @@ class DashboardPage(QWidget):
         self._export.setToolTip(self.tr("Save these figures as a spreadsheet file (CSV)"))
         for chart in (self._lessons_chart, self._hours_chart, self._exchange_chart):
             chart.set_empty_text(self.tr("Nothing to show for these filters."))
+        self._empty.set_texts(
+            self.tr("No figures yet"),
+            self.tr("The dashboard counts lesson plans handed in for review, training hours and "
+                    "exchanges. Submit a record, or sync to bring in your cohort's records."),
+            self.tr("Sync now"))
         self._fill_filters()
         self._render()
 
@@ -352,6 +375,7 @@ class DashboardPage(QWidget):
         figures = self.dashboard()
         self._model.set_dashboard(figures)
         self._export.setEnabled(figures is not None)
+        self._stack.set_empty(figures is not None and not has_figures(figures))
         if figures is None:
             self._summary.setText("")
             return

@@ -8,11 +8,13 @@ language installs new translators; every widget then receives a
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from app.i18n_marker import QT_TRANSLATE_NOOP
 from app.models.fields import KINDS, STATUS_LABELS, FieldSpec, Kind, Status
 from app.models.validation import Problem
 from app.resources import translations_dir
@@ -20,6 +22,22 @@ from app.resources import translations_dir
 log = logging.getLogger("fieldbook.ui")
 
 LANGUAGES: Mapping[str, str] = {"zh_CN": "简体中文", "en": "English"}
+
+# Qt's own strings that its zh_CN translation (qtbase_zh_CN.qm, in the
+# PySide6 wheel and in Debian's qt6-translations-l10n alike) lacks: Qt 6 gave
+# these file dialog labels a mnemonic after its translators last passed, so
+# "Look in:" is translated and "&Look in:" is not. Marked here, they land in
+# our .ts under Qt's own context, and our translator answers for them.
+QT_STRINGS_MISSING_FROM_QTBASE = (
+    QT_TRANSLATE_NOOP("QFileDialog", "&Look in:"),
+    QT_TRANSLATE_NOOP("QFileDialog", "Files of &type:"),
+)
+
+# One way to show a moment, in both languages: the dates as everywhere in the
+# app (ISO, like the date fields) and a 24-hour clock — never the locale's
+# short format, which in English gives "12/4/26 11:44 PM" beside "23:45".
+DATE_FORMAT = "%Y-%m-%d"
+CLOCK_FORMAT = "%H:%M"
 
 
 def resolve_language(preference: str) -> str:
@@ -85,3 +103,18 @@ def tr_kind(kind: str, *, plural: bool = True) -> str:
 
 def tr_problem(problem: Problem) -> str:
     return QCoreApplication.translate("Validation", problem.message).format(**problem.args)
+
+
+def local_time(value: dt.datetime) -> dt.datetime:
+    """A stored time (UTC; naive ones are UTC too) in this computer's time zone."""
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone()
+
+
+def format_clock(value: dt.datetime, *, seconds: bool = False) -> str:
+    """"23:45" (or "23:45:07"), local time, 24-hour in every language."""
+    return local_time(value).strftime(CLOCK_FORMAT + (":%S" if seconds else ""))
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """"2026-12-04 23:45", local time: what lists, threads and the queue show."""
+    return local_time(value).strftime(f"{DATE_FORMAT} {CLOCK_FORMAT}")

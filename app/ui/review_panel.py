@@ -41,7 +41,7 @@ from app.models.reviews import ReviewEntry
 from app.models.store import RecordData, Store
 from app.models.validation import Problem
 from app.sync import replica
-from app.ui import i18n
+from app.ui import i18n, style
 from app.ui.list_model import format_timestamp
 from app.ui.tasks import TaskRunner, log_failure, report_failure
 from app.ui.widgets import make_button, set_bold
@@ -216,8 +216,16 @@ class ReviewPanel(QFrame):
         self._revision = self._button("review_new_revision", self.start_revision)
         self._approve = self._button("review_approve", lambda: self.decide("approve"))
         self._return = self._button("review_return", lambda: self.decide("return"))
+        # One clear action: submitting is the fellow's; the decision is coloured by what it does.
+        self._submit.setIcon(style.icon("submit", style.ON_ACCENT))
+        style.mark_primary(self._submit)
+        self._approve.setIcon(style.icon("approve", style.ON_ACCENT))
+        style.mark_decision(self._approve, "approve")
+        self._return.setIcon(style.icon("return", style.RETURN))
+        style.mark_decision(self._return, "return")
         header = QHBoxLayout()
-        header.addWidget(self._status, 1)
+        header.addWidget(self._status)  # a chip as wide as its text
+        header.addStretch(1)
         for button in (self._submit, self._withdraw, self._revision, self._approve, self._return):
             header.addWidget(button)
         self._thread_box = QWidget()
@@ -357,6 +365,7 @@ class ReviewPanel(QFrame):
         if state.revision > 1:
             text = self.tr("{text} · rev. {revision}").format(text=text, revision=state.revision)
         self._status.setText(text)
+        style.mark_status(self._status, status)
         note = status_note(state)
         self._note.setText(note)
         self._note.setVisible(bool(note))

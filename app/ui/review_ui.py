@@ -126,6 +126,7 @@ class ReviewUi(QObject):
             return
         self._user_id, self._role = meta.user_id, meta.role
         self._window.set_page_visible(QUEUE_PAGE, self.is_reviewer)
+        self._window.show_author_column(self.is_reviewer)
         if self.is_reviewer:
             self.queue.reload()
         self._window.editor.set_lock_policy(self._locked)  # ownership may have changed

@@ -3,7 +3,6 @@ and how attachments travel (photos made smaller, files fetched for review)."""
 
 from __future__ import annotations
 
-import getpass
 import logging
 
 from PySide6.QtCore import QEvent
@@ -28,17 +27,12 @@ SYSTEM_LANGUAGE = "system"
 NAME_MAX = 100
 
 
-def default_author() -> str:
-    """The operating system's login name, or "" if it cannot be found."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError, ImportError):
-        return ""
-
-
 def author_name() -> str:
-    """The name new records are signed with: the preference, else the login name."""
-    return settings.get(settings.AUTHOR_NAME).strip() or default_author()
+    """The name new records are signed with: the person's, asked for on the
+    welcome page at first start and replaced by the account's display name at
+    sign-in (``SyncController``). Never the OS login ("root", "Administrator"
+    on a shared laptop): until a name is given, records carry none."""
+    return settings.get(settings.AUTHOR_NAME).strip()
 
 
 class SettingsDialog(QDialog):
@@ -64,7 +58,7 @@ class SettingsDialog(QDialog):
         self._name.setObjectName("author_name")
         self._name.setMaxLength(NAME_MAX)
         self._name.setClearButtonEnabled(True)
-        self._name.setText(settings.get(settings.AUTHOR_NAME).strip() or default_author())
+        self._name.setText(author_name())
 
         self._language_label = QLabel(self)
         self._language_label.setBuddy(self._language)
@@ -105,7 +99,7 @@ class SettingsDialog(QDialog):
         self._language.setItemText(0, self.tr("System default"))
         self._language_label.setText(self.tr("&Language:"))
         self._name_label.setText(self.tr("Your &name:"))
-        self._name.setPlaceholderText(default_author())
+        self._name.setPlaceholderText(self.tr("e.g. 王芳"))
         self._name_hint.setText(self.tr("Saved as the author of the records you create."))
         self._attachments_label.setText(self.tr("Attachments:"))
         self._downscale.setText(self.tr("Make &photos smaller before attaching them"))

@@ -351,7 +351,11 @@ class SyncController(QObject):
         self._again_manual = False
         self._blocked = False  # stop syncing by itself until the user acts
         self._signing_out = False
-        self._signed_in = replica.sync_meta(store).signed_up
+        meta = replica.sync_meta(store)
+        self._signed_in = meta.signed_up
+        if meta.signed_up and (meta.display_name or meta.username):
+            # Signed in: records are the account's, whatever name was typed before.
+            settings.put(settings.AUTHOR_NAME, (meta.display_name or "").strip() or str(meta.username))
         self._phase = Phase.IDLE if self._signed_in else Phase.NOT_SET_UP
         self._progress: SyncProgress | None = None
         self._asking: tuple[int, int] | None = None

@@ -2,6 +2,21 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name></name>
+    <message>
+        <source>Choice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation type="unfinished">类别</translation>
+    </message>
+</context>
+<context>
     <name>Attachments</name>
     <message>
         <source>Photos and documents ({patterns})</source>
@@ -264,6 +279,58 @@
         <source>Online</source>
         <translation>线上</translation>
     </message>
+    <message>
+        <source>Preschool</source>
+        <translation>学前</translation>
+    </message>
+    <message>
+        <source>Grade 1</source>
+        <translation>一年级</translation>
+    </message>
+    <message>
+        <source>Grade 2</source>
+        <translation>二年级</translation>
+    </message>
+    <message>
+        <source>Grade 3</source>
+        <translation>三年级</translation>
+    </message>
+    <message>
+        <source>Grade 4</source>
+        <translation>四年级</translation>
+    </message>
+    <message>
+        <source>Grade 5</source>
+        <translation>五年级</translation>
+    </message>
+    <message>
+        <source>Grade 6</source>
+        <translation>六年级</translation>
+    </message>
+    <message>
+        <source>Grade 7</source>
+        <translation>七年级</translation>
+    </message>
+    <message>
+        <source>Grade 8</source>
+        <translation>八年级</translation>
+    </message>
+    <message>
+        <source>Grade 9</source>
+        <translation>九年级</translation>
+    </message>
+    <message>
+        <source>Senior 1</source>
+        <translation>高一</translation>
+    </message>
+    <message>
+        <source>Senior 2</source>
+        <translation>高二</translation>
+    </message>
+    <message>
+        <source>Senior 3</source>
+        <translation>高三</translation>
+    </message>
 </context>
 <context>
     <name>ConflictPanel</name>
@@ -473,6 +540,18 @@
         <translation>当前筛选条件下没有数据。</translation>
     </message>
     <message>
+        <source>No figures yet</source>
+        <translation>还没有统计数据</translation>
+    </message>
+    <message>
+        <source>The dashboard counts lesson plans handed in for review, training hours and exchanges. Submit a record, or sync to bring in your cohort&apos;s records.</source>
+        <translation>数据概览统计已提交审阅的教案、培训学时和交流活动。提交一份记录，或同步以获取本期学员的记录。</translation>
+    </message>
+    <message>
+        <source>Sync now</source>
+        <translation>立即同步</translation>
+    </message>
+    <message>
         <source>All cohorts</source>
         <translation>全部期次</translation>
     </message>
@@ -486,7 +565,7 @@
     </message>
     <message>
         <source>{submitted} lesson plans submitted, {approved} approved, {returned} returned; {hours} training hours; {exchanges} exchange activities; {stale} reviews waiting longer than {days} days.</source>
-        <translation>已提交教案 {submitted} 份，批准 {approved} 份，退回 {returned} 份；培训 {hours} 学时；交流活动 {exchanges} 次；{stale} 份等待审阅超过 {days} 天。</translation>
+        <translation>已提交教案 {submitted} 份，通过 {approved} 份，退回 {returned} 份；培训 {hours} 学时；交流活动 {exchanges} 次；{stale} 份等待审阅超过 {days} 天。</translation>
     </message>
     <message>
         <source>Lesson plans per fellow</source>
@@ -539,6 +618,144 @@
     <message>
         <source>Could not save the dashboard: {error}</source>
         <translation>无法保存数据概览：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>Document</name>
+    <message>
+        <source>Lesson topic</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Teacher</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recorded by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>School</source>
+        <translation type="unfinished">学校</translation>
+    </message>
+    <message>
+        <source>Yes</source>
+        <translation type="unfinished">是</translation>
+    </message>
+    <message>
+        <source>No</source>
+        <translation type="unfinished">否</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation type="unfinished">合计</translation>
+    </message>
+    <message>
+        <source>Page {page} of {pages}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Review</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status: {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Decision: {decision}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(not applied: {reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No review entries yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Untitled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Submitted for review</source>
+        <translation type="unfinished">已提交审阅</translation>
+    </message>
+    <message>
+        <source>Withdrew the submission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Approved</source>
+        <translation type="unfinished">已通过</translation>
+    </message>
+    <message>
+        <source>Returned for revision</source>
+        <translation type="unfinished">已退回修改</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation type="unfinished">评论</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentImport</name>
+    <message>
+        <source>This file cannot be read as a Word document.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This is an old Word document (.doc). Open it in Word or WPS, save it as .docx, and import that file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This document is protected by a password. Save a copy without the password and import that.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This file is empty.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This file is not a Word document (.docx).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This Word document is damaged and cannot be read.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This file cannot be opened (it may have been moved, or you may not have permission to read it).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This file is too large to be one lesson plan.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>“{text}” is not a known {label}: kept in the notes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No title found: the file name is used.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>More than {max} steps: the rest are in the notes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>“{field}” is too long for its field: it is in the notes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The document has no text: the draft will be empty.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -774,14 +991,6 @@
         <translation>删除选中的记录</translation>
     </message>
     <message>
-        <source>D&amp;uplicate</source>
-        <translation>复制(&amp;U)</translation>
-    </message>
-    <message>
-        <source>Copy the selected lesson plan as a new draft</source>
-        <translation>把选中的教案复制为新草稿</translation>
-    </message>
-    <message>
         <source>&amp;Find…</source>
         <translation>查找(&amp;F)…</translation>
     </message>
@@ -792,6 +1001,14 @@
     <message>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Choose a record, or start a new one</source>
+        <translation>选择一条记录，或新建一条</translation>
+    </message>
+    <message>
+        <source>Pick a record in the list to read or edit it. What you type is saved on this computer as you go.</source>
+        <translation>在列表中选择一条记录即可查看或编辑。输入的内容会随时保存在这台电脑上。</translation>
     </message>
     <message>
         <source>Search all records ({shortcut})</source>
@@ -838,10 +1055,6 @@
         <translation>全部年级</translation>
     </message>
     <message>
-        <source>Grade {number}</source>
-        <translation>{number}年级</translation>
-    </message>
-    <message>
         <source>Sync: not set up</source>
         <translation>同步：未设置</translation>
     </message>
@@ -867,7 +1080,7 @@
     </message>
     <message>
         <source>{kind} ({count}) · {unread} new</source>
-        <translation>{kind} ({count}) · {unread} 条新</translation>
+        <translation>{kind}（{count}）· {unread} 条新</translation>
     </message>
     <message>
         <source>{unread} records with review comments you have not read</source>
@@ -934,12 +1147,104 @@
         <translation>{count} 条记录</translation>
     </message>
     <message>
+        <source>New training record</source>
+        <translation>新建培训记录</translation>
+    </message>
+    <message>
+        <source>New exchange log</source>
+        <translation>新建交流记录</translation>
+    </message>
+    <message>
+        <source>New lesson plan</source>
+        <translation>新建教案</translation>
+    </message>
+    <message>
+        <source>{action} ({shortcut})</source>
+        <translation>{action}（{shortcut}）</translation>
+    </message>
+    <message>
+        <source>Kinds of records and pages</source>
+        <translation>记录类别与页面</translation>
+    </message>
+    <message>
+        <source>Search all records</source>
+        <translation>搜索全部记录</translation>
+    </message>
+    <message>
+        <source>Records</source>
+        <translation>记录列表</translation>
+    </message>
+    <message>
+        <source>Record editor</source>
+        <translation>记录编辑区</translation>
+    </message>
+    <message>
+        <source>Filters</source>
+        <translation>筛选</translation>
+    </message>
+    <message>
+        <source>Nothing matches “{text}”</source>
+        <translation>没有找到与“{text}”相符的记录</translation>
+    </message>
+    <message>
+        <source>Search looks in every kind of record. Try a shorter word or check the spelling.</source>
+        <translation>搜索会查找所有类别的记录。可以试试更短的词，或检查是否有错别字。</translation>
+    </message>
+    <message>
+        <source>Clear the search</source>
+        <translation>清除搜索</translation>
+    </message>
+    <message>
+        <source>Du&amp;plicate</source>
+        <translation>创建副本(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Start a new draft from the selected lesson plan</source>
+        <translation>为选中的教案创建副本，作为新草稿</translation>
+    </message>
+    <message>
+        <source>No records match these filters</source>
+        <translation>没有符合筛选条件的记录</translation>
+    </message>
+    <message>
+        <source>Records are kept; the filters only hide them.</source>
+        <translation>记录都还在，筛选只是暂时隐藏了它们。</translation>
+    </message>
+    <message>
+        <source>No training records yet</source>
+        <translation>还没有培训记录</translation>
+    </message>
+    <message>
+        <source>Record a training you took part in: its dates, hours and what you will use in class.</source>
+        <translation>记下参加过的培训：日期、学时，以及准备在课堂上用到的内容。</translation>
+    </message>
+    <message>
+        <source>No exchange logs yet</source>
+        <translation>还没有交流记录</translation>
+    </message>
+    <message>
+        <source>Note a visit, a shared lesson or a meeting with a partner school.</source>
+        <translation>记下与结对学校的一次访问、同课异构或交流会。</translation>
+    </message>
+    <message>
+        <source>No lesson plans yet</source>
+        <translation>还没有教案</translation>
+    </message>
+    <message>
+        <source>Write your first lesson plan: its topic, the class and the steps of the lesson. It is saved as you type.</source>
+        <translation>写第一份教案：课题、班级和教学过程。输入时会自动保存。</translation>
+    </message>
+    <message>
         <source>{what}: {error}</source>
         <translation>{what}：{error}</translation>
     </message>
     <message>
         <source>Select a record to delete.</source>
         <translation>请先选择要删除的记录。</translation>
+    </message>
+    <message>
+        <source>This record is read-only: it cannot be deleted.</source>
+        <translation>这条记录是只读的，不能删除。</translation>
     </message>
     <message>
         <source>Could not delete the record</source>
@@ -963,7 +1268,7 @@
     </message>
     <message>
         <source>Select a lesson plan to duplicate.</source>
-        <translation>请先选择要复制的教案。</translation>
+        <translation>请先选择要创建副本的教案。</translation>
     </message>
     <message>
         <source> (copy)</source>
@@ -971,7 +1276,7 @@
     </message>
     <message>
         <source>Could not duplicate the lesson plan</source>
-        <translation>无法复制该教案</translation>
+        <translation>无法为该教案创建副本</translation>
     </message>
     <message>
         <source>Created “{title}”.</source>
@@ -995,6 +1300,17 @@
     <message>
         <source>Don&apos;t remove</source>
         <translation>不要删除</translation>
+    </message>
+</context>
+<context>
+    <name>QFileDialog</name>
+    <message>
+        <source>&amp;Look in:</source>
+        <translation>查找范围(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>Files of &amp;type:</source>
+        <translation>文件类型(&amp;T)：</translation>
     </message>
 </context>
 <context>
@@ -1060,6 +1376,10 @@
 <context>
     <name>RecordTableModel</name>
     <message>
+        <source>Author</source>
+        <translation>作者</translation>
+    </message>
+    <message>
         <source>Status</source>
         <translation>状态</translation>
     </message>
@@ -1070,6 +1390,72 @@
     <message>
         <source>{title} · rev. {revision}</source>
         <translation>{title} · 第 {revision} 版</translation>
+    </message>
+</context>
+<context>
+    <name>RefusalsButton</name>
+    <message>
+        <source>Details…</source>
+        <translation>详情…</translation>
+    </message>
+    <message>
+        <source>Show the changes the server refused, and why</source>
+        <translation>查看被服务器拒绝的修改及原因</translation>
+    </message>
+</context>
+<context>
+    <name>RefusalsDialog</name>
+    <message>
+        <source>Changes the server refused</source>
+        <translation>被服务器拒绝的修改</translation>
+    </message>
+    <message>
+        <source>The server did not accept these changes. Each record was put back as the server has it, so it is the same on every computer.</source>
+        <translation>服务器没有接受这些修改。每条记录都已恢复为服务器上的版本，所以在每台电脑上都一样。</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>Change</source>
+        <translation>修改</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>&amp;Open record</source>
+        <translation>打开记录(&amp;O)</translation>
+    </message>
+    <message>
+        <source>&amp;Dismiss all</source>
+        <translation>全部忽略(&amp;D)</translation>
+    </message>
+    <message>
+        <source>(no longer on this computer)</source>
+        <translation>（已不在这台电脑上）</translation>
+    </message>
+    <message>
+        <source>(untitled)</source>
+        <translation>（无标题）</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <source>A change</source>
+        <translation>一项修改</translation>
+    </message>
+    <message>
+        <source>Could not dismiss the refused changes: {error}</source>
+        <translation>无法忽略被拒绝的修改：{error}</translation>
     </message>
 </context>
 <context>
@@ -1084,7 +1470,7 @@
     </message>
     <message>
         <source>Approved</source>
-        <translation>已批准</translation>
+        <translation>已通过</translation>
     </message>
     <message>
         <source>Returned for revision</source>
@@ -1108,11 +1494,11 @@
     </message>
     <message>
         <source>Your decision is waiting to be sent. It is sent with the next sync.</source>
-        <translation>你的审阅决定正在等待发送，将在下次同步时发出。</translation>
+        <translation>您的审阅决定正在等待发送，将在下次同步时发出。</translation>
     </message>
     <message>
         <source>Read-only: this is a fellow&apos;s record. Approve it or return it for revision.</source>
-        <translation>只读：这是学员的记录。请批准，或退回修改。</translation>
+        <translation>只读：这是学员的记录。请通过，或退回修改。</translation>
     </message>
     <message>
         <source>Read-only: this record belongs to someone else.</source>
@@ -1124,7 +1510,7 @@
     </message>
     <message>
         <source>Approved: read-only. Start a new revision to change it.</source>
-        <translation>已批准：只读。如需修改，请创建新修订版。</translation>
+        <translation>已通过：只读。如需修改，请创建新修订版。</translation>
     </message>
     <message>
         <source>Returned for revision: edit it and submit it again.</source>
@@ -1155,11 +1541,11 @@
     </message>
     <message>
         <source>Copy this approved record into a new draft; the approved one stays as it is.</source>
-        <translation>将这条已批准的记录复制为新的草稿；已批准的版本保持不变。</translation>
+        <translation>将这条已通过的记录复制为新草稿；已通过的版本保持不变。</translation>
     </message>
     <message>
         <source>Approve</source>
-        <translation>批准</translation>
+        <translation>通过</translation>
     </message>
     <message>
         <source>Return for revision</source>
@@ -1258,7 +1644,7 @@
     </message>
     <message>
         <source>Kind</source>
-        <translation>类型</translation>
+        <translation>类别</translation>
     </message>
     <message>
         <source>Title</source>
@@ -1285,7 +1671,7 @@
     </message>
     <message>
         <source>Kind:</source>
-        <translation>类型：</translation>
+        <translation>类别：</translation>
     </message>
     <message>
         <source>School:</source>
@@ -1308,8 +1694,24 @@
         <translation>清除筛选</translation>
     </message>
     <message>
+        <source>Nothing waiting matches these filters</source>
+        <translation>没有符合筛选条件的待审阅记录</translation>
+    </message>
+    <message>
+        <source>Other records may be waiting: clear the filters to see them all.</source>
+        <translation>可能还有其他记录在等待审阅：清除筛选即可全部查看。</translation>
+    </message>
+    <message>
         <source>Nothing is waiting for your review.</source>
-        <translation>没有等待你审阅的记录。</translation>
+        <translation>没有等待您审阅的记录。</translation>
+    </message>
+    <message>
+        <source>When fellows submit a record, it appears here after the next sync.</source>
+        <translation>学员提交记录后，下次同步时就会出现在这里。</translation>
+    </message>
+    <message>
+        <source>Sync now</source>
+        <translation>立即同步</translation>
     </message>
     <message>
         <source>All fellows</source>
@@ -1317,11 +1719,11 @@
     </message>
     <message>
         <source>{name} ({count})</source>
-        <translation>{name} ({count})</translation>
+        <translation>{name}（{count}）</translation>
     </message>
     <message>
         <source>All kinds</source>
-        <translation>全部类型</translation>
+        <translation>全部类别</translation>
     </message>
     <message>
         <source>All schools</source>
@@ -1344,7 +1746,7 @@
     <name>ReviewUi</name>
     <message>
         <source>Review queue ({count})</source>
-        <translation>待审阅 ({count})</translation>
+        <translation>待审阅（{count}）</translation>
     </message>
     <message>
         <source>Review queue</source>
@@ -1395,6 +1797,17 @@
     </message>
 </context>
 <context>
+    <name>SessionNoticeBox</name>
+    <message>
+        <source>Signed out for safety</source>
+        <translation>为安全起见已退出登录</translation>
+    </message>
+    <message>
+        <source>Since your last sign-in, your sign-in on one computer was used from two places at once, so the server signed it out to be safe. If you do not know why, change your password.</source>
+        <translation>自您上次登录以来，您在一台电脑上的登录被两处同时使用，服务器为安全起见已让它退出登录。如果您不清楚原因，请修改密码。</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
         <source>Preferences</source>
@@ -1411,6 +1824,10 @@
     <message>
         <source>Your &amp;name:</source>
         <translation>您的姓名(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>e.g. 王芳</source>
+        <translation>例如：王芳</translation>
     </message>
     <message>
         <source>Saved as the author of the records you create.</source>
@@ -1639,6 +2056,14 @@
         <translation>{count} 项修改待发送</translation>
     </message>
     <message>
+        <source>1 change refused by the server</source>
+        <translation>1 项修改被服务器拒绝</translation>
+    </message>
+    <message>
+        <source>{count} changes refused by the server</source>
+        <translation>{count} 项修改被服务器拒绝</translation>
+    </message>
+    <message>
         <source>no secure connection</source>
         <translation>无法建立安全连接</translation>
     </message>
@@ -1746,8 +2171,8 @@
         <translation>服务器没有接受您对“{title}”的修改：{reason}</translation>
     </message>
     <message>
-        <source>The server did not accept {count} changes. Open the records to see why.</source>
-        <translation>服务器没有接受 {count} 项修改。打开相应记录可以查看原因。</translation>
+        <source>The server did not accept {count} changes; they were undone here. “Details…” in the status bar says why.</source>
+        <translation>服务器没有接受 {count} 项修改，本机已撤销这些修改。点状态栏中的“详情…”查看原因。</translation>
     </message>
     <message>
         <source>{count} records are no longer shared with you and were removed.</source>
@@ -1858,8 +2283,16 @@
         <translation>{synced} · {waiting}</translation>
     </message>
     <message>
+        <source>{synced} · {refused}</source>
+        <translation>{synced} · {refused}</translation>
+    </message>
+    <message>
         <source>Sent {sent} changes and received {received} records.</source>
         <translation>发送了 {sent} 项修改，收到了 {received} 条记录。</translation>
+    </message>
+    <message>
+        <source>The records were put back as the server has them; “Details…” says why.</source>
+        <translation>这些记录已恢复为服务器上的版本；点“详情…”查看原因。</translation>
     </message>
     <message>
         <source>Sync is waiting for your answer</source>
@@ -1888,6 +2321,17 @@
     <message>
         <source>Syncing… receiving — {count} records so far</source>
         <translation>正在同步… 正在接收 — 已收到 {count} 条记录</translation>
+    </message>
+</context>
+<context>
+    <name>SyncRefusal</name>
+    <message>
+        <source>You cannot change this record: it belongs to someone else.</source>
+        <translation>您不能修改这条记录：它属于别人。</translation>
+    </message>
+    <message>
+        <source>refused by the server</source>
+        <translation>被服务器拒绝</translation>
     </message>
 </context>
 <context>
@@ -1966,6 +2410,13 @@
     <message>
         <source>Downloading {count} files: {progress}</source>
         <translation>正在下载 {count} 个文件：{progress}</translation>
+    </message>
+</context>
+<context>
+    <name>TypedDateEdit</name>
+    <message>
+        <source>“{text}” is not a date. Type it like 2026-07-20, 2026/7/20 or 2026年7月20日.</source>
+        <translation>“{text}”不是日期。请写成 2026-07-20、2026/7/20 或 2026年7月20日 这样的格式。</translation>
     </message>
 </context>
 <context>
@@ -2084,7 +2535,7 @@
     </message>
     <message>
         <source>A record that is {status} cannot be changed this way.</source>
-        <translation>状态为“{status}”的记录不能这样更改。</translation>
+        <translation>状态为“{status}”的记录不能这样修改。</translation>
     </message>
     <message>
         <source>Write a comment.</source>
@@ -2104,11 +2555,11 @@
     </message>
     <message>
         <source>Only a submitted record can be approved or returned.</source>
-        <translation>只有已提交的记录才能批准或退回。</translation>
+        <translation>只有已提交的记录才能通过或退回。</translation>
     </message>
     <message>
         <source>Your decision on this record is waiting to be sent.</source>
-        <translation>你对这条记录的审阅决定正在等待发送。</translation>
+        <translation>您对这条记录的审阅决定正在等待发送。</translation>
     </message>
     <message>
         <source>The file {name} cannot be read.</source>
@@ -2133,6 +2584,49 @@
     <message>
         <source>At most {max} attachments.</source>
         <translation>最多 {max} 个附件。</translation>
+    </message>
+    <message>
+        <source>This record belongs to someone else: you can read it, but not change or delete it.</source>
+        <translation>这条记录属于别人：您可以查看，但不能修改或删除。</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePage</name>
+    <message>
+        <source>Welcome to Fieldbook</source>
+        <translation>欢迎使用田野手册</translation>
+    </message>
+    <message>
+        <source>Keep your lesson plans, training records and peer exchanges in one place. Everything is saved on this computer as you type, with or without the internet.</source>
+        <translation>把教案、培训记录和交流记录放在一处。所有内容在输入时就保存在这台电脑上，有没有网络都可以用。</translation>
+    </message>
+    <message>
+        <source>&amp;Your name:</source>
+        <translation>您的姓名(&amp;Y)：</translation>
+    </message>
+    <message>
+        <source>e.g. 王芳</source>
+        <translation>例如：王芳</translation>
+    </message>
+    <message>
+        <source>Your name</source>
+        <translation>您的姓名</translation>
+    </message>
+    <message>
+        <source>Written on your records; you can change it in Preferences.</source>
+        <translation>会写在您的记录上；以后可以在“设置”中修改。</translation>
+    </message>
+    <message>
+        <source>Write your first lesson plan</source>
+        <translation>写第一份教案</translation>
+    </message>
+    <message>
+        <source>Sign in to your programme&apos;s server</source>
+        <translation>登录到项目服务器</translation>
+    </message>
+    <message>
+        <source>The server address is given by your programme staff, for example {example}. Signing in sends your records to your trainer and keeps a copy safe; you can also do it later from the Sync menu.</source>
+        <translation>服务器地址由项目工作人员提供，例如 {example}。登录后，您的记录会发送给培训师，并在服务器上安全保存一份副本；也可以以后在“同步”菜单中登录。</translation>
     </message>
 </context>
 <context>

@@ -165,15 +165,18 @@ def test_a_thread_is_confirmed_entries_by_server_time_then_pending_ones(trainer:
 
 
 def test_unread_counts_entries_by_others_until_read(trainer: Store) -> None:
-    assert reviews.unread_count(trainer) == 2  # li's and wang's submissions
-    assert reviews.unread_records(trainer) == {"li-a", "wang-a"}
+    # li's and wang's bare submissions are no comments: the queue tells of them.
+    assert reviews.unread_count(trainer) == 0
+    assert reviews.unread_records(trainer) == set()
     reviews.add_comment(trainer, "chen-a", "mine")  # own entries are seen
     replica.apply_pull_page(trainer, page(reviews=[
         entry("c3", "li-a", OTHER_TRAINER, "comment", "2024-09-03T08:00:00Z", 15, "看看"),
         entry("c4", "wang-a", TRAINER, "comment", "2024-09-03T09:00:00Z", 16, "from my laptop"),
+        entry("s9", "wang-a", WANG, "submit", "2024-09-03T10:00:00Z", 17, "请看第二段"),
     ]))
-    assert reviews.unread_count(trainer) == 3
-    assert reviews.mark_read(trainer, "li-a") == 2
+    assert reviews.unread_count(trainer) == 2  # a comment, and a submission with a note
+    assert reviews.unread_records(trainer) == {"li-a", "wang-a"}
+    assert reviews.mark_read(trainer, "li-a") == 2  # the bare submission is seen too
     assert reviews.unread_records(trainer) == {"wang-a"} and reviews.unread_count(trainer) == 1
     assert reviews.mark_read(trainer, "li-a") == 0
 

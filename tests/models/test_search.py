@@ -3,6 +3,8 @@ and no query syntax ever reaches FTS5 as syntax."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,8 +83,12 @@ def test_most_recently_changed_first(filled: Store) -> None:
 
 
 def test_tokens() -> None:
-    assert index_tokens("认识分数 Unit 3") == ["认识", "识分", "分数", "数", "unit", "3"]
-    assert index_tokens("的") == ["的"]
+    assert index_tokens("认识分数 Unit 3", pinyin=False) == ["认识", "识分", "分数", "数", "unit", "3"]
+    assert index_tokens("认识分数 Unit 3") == [
+        "认识", "识分", "分数", "数", "unit", "3", "ren", "shi", "fen", "shu", "rs", "sf", "fs",
+    ]
+    assert index_tokens("的") == ["的", "de"]
+    assert index_tokens("绿ノ") == ["绿ノ", "ノ", "lv"], "kana has no pinyin; ü is typed v"
     assert match_query("   ") is None
     assert match_query("!!!") is None
 
@@ -134,3 +140,103 @@ def test_edits_leave_no_stale_tokens_behind(filled: Store) -> None:
         live = conn.execute("SELECT count(*) FROM search_index").fetchone()[0]
     assert raw == 0
     assert live == 4
+
+
+# --- pinyin ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("fenshu", {"认识分数"}),  # full pinyin, one word
+        ("FenShu", {"认识分数"}),
+        ("fen shu", {"认识分数"}),  # syllables as words
+        ("fs", {"认识分数"}),  # initials
+        ("rsfs", {"认识分数"}),
+        ("renshifenshu", {"认识分数"}),
+        ("shifen", {"认识分数"}),  # any run of syllables, not only words
+        ("fensh", {"认识分数"}),  # the last syllable still being typed
+        ("xiaoshu", {"小数的加法"}),
+        ("jisuan", {"小数的加法"}),  # a tag
+        ("chengguan", {"城关第一小学"}),  # a partner school
+        ("cgdyxx", {"城关第一小学"}),
+        ("fenshu phonics", set()),
+        ("shufen", set()),  # the syllables in another order
+        ("fenshu ", {"认识分数"}),
+        ("fensh ", set()),  # a finished word is no prefix, as in English
+        ("fractions", {"认识分数"}),  # English is untouched
+        ("tkyg", set()),  # 同课异构 is in a paragraph: no pinyin there
+    ],
+)
+def test_pinyin_finds_chinese(filled: Store, query: str, expected: set[str]) -> None:
+    assert titles(filled, query) == expected
+
+
+def test_english_words_are_not_taken_for_initials(filled: Store) -> None:
+    """"fs" is initials; "math" is a word (it has vowels), not 明安天活."""
+    filled.create("lesson_plan", {"title": "明安天活"}, author="a")
+    assert titles(filled, "math") == set()
+    assert titles(filled, "mtah") == set()
+    assert titles(filled, "mingantianhuo") == {"明安天活"}
+
+
+def test_pinyin_follows_edits_and_leaves_nothing_behind(filled: Store) -> None:
+    """Removing an entry of the contentless index must give back exactly the
+    pinyin it was built with; FTS5's integrity check would see a mismatch."""
+    import sqlite3
+
+    row = filled.search("认识分数")[0]
+    filled.update(row.id, {"title": "比较小数"})
+    assert titles(filled, "renshi") == set()
+    assert titles(filled, "bijiao") == {"比较小数"}
+    filled.delete(row.id)
+    assert titles(filled, "bijiao") == set()
+    with sqlite3.connect(filled.path) as conn:
+        for token in ("ren", "rs", "bi", "bj"):
+            raw = conn.execute(
+                "SELECT count(*) FROM search_index WHERE search_index MATCH ?", (f'"{token}"',)
+            ).fetchone()[0]
+            assert raw == 0, token
+        conn.execute("INSERT INTO search_index (search_index, rank) VALUES ('integrity-check', 0)")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", max_size=45))
+def test_any_letters_make_a_valid_bounded_query(query: str) -> None:
+    import sqlite3
+
+    expression = match_query(query)
+    if expression is not None:
+        assert expression.count(" OR ") <= 9 * (query.count(" ") + 1)
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(body)")
+        conn.execute("SELECT * FROM t WHERE t MATCH ?", (expression,)).fetchall()
+
+
+def test_an_older_store_gets_pinyin_on_upgrade(tmp_path: Path) -> None:
+    """Schema step 6 re-indexes what version 5 indexed without pinyin."""
+    import sqlite3
+
+    from app.models import schema
+
+    path = tmp_path / "fieldbook.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    schema.migrate(conn, 0, 5)
+    conn.execute(
+        "INSERT INTO records (id, kind, created_at, updated_at, title, versions) "
+        "VALUES ('r1', 'lesson_plan', '2025-01-01T00:00:00+00:00', "
+        "'2025-01-01T00:00:00+00:00', '认识分数', '{}')"
+    )
+    conn.execute("INSERT INTO search_index (body) VALUES (' 认识 识分 分数 数 ')")
+    conn.execute("UPDATE records SET search_rowid = last_insert_rowid()")
+    conn.close()
+    store = Store.open(path, tmp_path / "backups")
+    try:
+        assert store.schema_version == 6
+        assert [r.id for r in store.search("fenshu")] == ["r1"]
+        assert [r.id for r in store.search("分数")] == ["r1"]
+        store.update("r1", {"title": "小数"})  # the rebuilt entry is removable
+        assert [r.id for r in store.search("xiaoshu")] == ["r1"]
+        assert store.search("fenshu") == []
+    finally:
+        store.close()
