@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -27,11 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QDate, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QFocusEvent, QFont, QKeyEvent, QMouseEvent, QValidator, QWheelEvent
+from PySide6.QtGui import QFocusEvent, QFont, QKeyEvent, QValidator, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
@@ -57,9 +57,10 @@ from app.errors import (
 from app.models.fields import FieldSpec, FieldType, kind_spec
 from app.models.store import RecordData, SaveResult, Store
 from app.models.validation import MAX_YEAR, MIN_YEAR, Problem, empty_value, validate_record
-from app.ui import i18n
+from app.ui import i18n, style
 from app.ui.steps_widget import StepsWidget
 from app.ui.tasks import TaskRunner, report_failure
+from app.ui.widgets import TypedDateEdit, select_all_on_focus
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -212,27 +213,12 @@ class _FloatBox(_UncorrectedNumber, QDoubleSpinBox):
     pass
 
 
-class _DateBox(QDateEdit):
-    """A date edit whose minimum date stands for "no date", shown as "—"."""
+class _DateBox(TypedDateEdit):
+    """A form's date, typed whole or picked (see ``TypedDateEdit``); text that
+    is no date stays on screen with validation's message beside it."""
 
-    def is_empty(self) -> bool:
-        return self.date() == self.minimumDate()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if self.is_empty() and event.text().isdigit():  # typing a date into "—": start from today
-            self.setDate(QDate.currentDate())
-            self.setSelectedSection(QDateEdit.Section.YearSection)
-        super().keyPressEvent(event)
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        super().mousePressEvent(event)
-        if self.is_empty():  # open the calendar on this month, not on December 1989
-            today = QDate.currentDate()
-            self.calendarWidget().setCurrentPage(today.year(), today.month())
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        if not _ignore_wheel_unless_focused(self, event):
-            super().wheelEvent(event)
+    def __init__(self) -> None:
+        super().__init__(keep_invalid=True)
 
 
 class FieldInput:
@@ -257,6 +243,10 @@ class FieldInput:
 
     def retranslate(self, texts: FieldTexts) -> None:
         """Most inputs show no text of their own."""
+
+    def focus_chain(self) -> list[QWidget]:
+        """The widgets Tab visits in this field, in visual order."""
+        return [self.widget]
 
     def set_read_only(self, read_only: bool) -> None:
         """Show the value without letting it change (a submitted or approved
@@ -333,6 +323,19 @@ class _ChoiceInput(FieldInput):
             self.combo.setItemText(index, i18n.tr_choice(self.spec, choice.code))
 
 
+class _NamedNumberInput(_ChoiceInput):
+    """An INT field whose numbers have names (grades: 学前, 一年级 … 高三),
+    picked from a list; the stored value stays the number."""
+
+    def __init__(self, spec: FieldSpec) -> None:
+        super().__init__(spec)
+        for index, choice in enumerate(spec.choices, start=1):
+            self.combo.setItemData(index, int(choice.code))
+
+    def set_value(self, value: Any) -> None:  # 0 (学前) is a value, not "none"
+        self.combo.setCurrentIndex(max(0, self.combo.findData(value)) if value is not None else 0)
+
+
 class _NumberInput(FieldInput):
     """INT and FLOAT: the spin box's minimum, one below the field's, means "no value"."""
 
@@ -353,6 +356,7 @@ class _NumberInput(FieldInput):
         self.box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.box.setMinimumWidth(_COMPACT_WIDTH)
         self.box.setAlignment(Qt.AlignmentFlag.AlignRight)
+        select_all_on_focus(self.box)  # the number typed replaces the one shown
         self._exact: tuple[str, Any] | None = None  # a stored value finer than the display
         super().__init__(spec, self.box)
 
@@ -390,16 +394,14 @@ class _DateInput(FieldInput):
 
     def __init__(self, spec: FieldSpec) -> None:
         self.date_edit = _DateBox()
-        self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("yyyy-MM-dd")
         self.date_edit.setDateRange(NO_DATE, LAST_DATE)
-        self.date_edit.setDate(NO_DATE)
         self.date_edit.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.date_edit.setMinimumWidth(_COMPACT_WIDTH)
         self.clear_button = QToolButton()
         self.clear_button.setObjectName(f"clear_{spec.name}")
         self.clear_button.setText("×")
         self.clear_button.setAutoRaise(True)
+        self.clear_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes on to the next field
         self.clear_button.clicked.connect(lambda: self.date_edit.setDate(NO_DATE))
         self.date_edit.dateChanged.connect(self._update_clear)
         container = QWidget()
@@ -411,7 +413,7 @@ class _DateInput(FieldInput):
         self._update_clear()
 
     def value(self) -> Any:
-        return None if self.date_edit.is_empty() else self.date_edit.date().toPython()
+        return self.date_edit.typed_value()  # a date being typed counts as typed
 
     def set_value(self, value: Any) -> None:
         if isinstance(value, dt.date):
@@ -421,6 +423,7 @@ class _DateInput(FieldInput):
 
     def on_change(self, slot: Callable[[], None]) -> None:
         self.date_edit.dateChanged.connect(lambda *_: slot())
+        self.date_edit.lineEdit().textEdited.connect(lambda *_: slot())  # typing a date
 
     def retranslate(self, texts: FieldTexts) -> None:
         self.date_edit.setSpecialValueText(texts.dash)
@@ -484,6 +487,9 @@ class _StepsInput(FieldInput):
         self.steps = StepsWidget(max_steps=spec.max_length or 50)
         super().__init__(spec, self.steps)
 
+    def focus_chain(self) -> list[QWidget]:
+        return self.steps.focus_chain()
+
     def value(self) -> Any:
         return self.steps.value()
 
@@ -514,6 +520,8 @@ _INPUTS: dict[FieldType, Callable[[FieldSpec], FieldInput]] = {
 
 
 def make_input(spec: FieldSpec) -> FieldInput:
+    if spec.type is FieldType.INT and spec.choices:
+        return _NamedNumberInput(spec)
     return _INPUTS[spec.type](spec)
 
 
@@ -730,6 +738,11 @@ class RecordEditor(QWidget):
     def is_read_only(self) -> bool:
         return self._read_only
 
+    def locks(self, record_id: str, status: str) -> bool:
+        """Whether the policy makes a record read-only, shown or not (the
+        window asks it before deleting a record selected but not yet open)."""
+        return self._lock_policy is not None and self._lock_policy(record_id, status)
+
     def field_widget(self, name: str) -> QWidget:
         """The input of field ``name`` (``field_<name>``) in the shown form."""
         return self._inputs[name].widget
@@ -807,8 +820,24 @@ class RecordEditor(QWidget):
             if spec.in_form:  # attachments have their own strip (app/ui/attachments.py)
                 self._add_row(form, make_input(spec))
         self._scroll.setWidget(page)  # deletes the previous kind's form
+        self._set_tab_order()
         self._form_kind = kind
         self.retranslate()
+
+    def _set_tab_order(self) -> None:
+        """Tab goes down the form as it reads, whatever order the widgets were
+        made in; the small date-clear buttons are left out (they take no focus)."""
+        chain = [widget for field_input in self._inputs.values()
+                 for widget in field_input.focus_chain()]
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
+
+    def focus_first_field(self) -> None:
+        """Put the cursor in the form's first field (its title), so what the
+        teacher types right after New lands there."""
+        if self._inputs and not self._scroll.isHidden():
+            first = next(iter(self._inputs.values())).widget
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _add_row(self, form: QFormLayout, field_input: FieldInput) -> None:
         name = field_input.spec.name
@@ -900,6 +929,7 @@ class RecordEditor(QWidget):
     def _update_header(self) -> None:
         self._kind_label.setText(i18n.tr_kind(self._kind, plural=False) if self._kind else "")
         self._status_label.setText(i18n.tr_status(self._status) if self._kind else "")
+        style.mark_status(self._status_label, self._status if self._kind else "")  # a coloured chip
 
     def _reload_status(self) -> None:
         self.flush()

@@ -12,12 +12,11 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QDateTime,
     QEvent,
     QLocale,
     QModelIndex,
@@ -26,12 +25,23 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QStandardItem,
+    QStandardItemModel,
+)
+from PySide6.QtWidgets import QAbstractItemView, QStyleOptionViewItem, QTableView
 
 from app.errors import FieldbookError
-from app.models.fields import FieldSpec, FieldType, kind_spec
+from app.models.fields import FieldSpec, FieldType, Kind, Status, kind_spec
 from app.models.store import ListQuery, RecordRow, Store
-from app.ui.i18n import tr_choice, tr_field, tr_kind, tr_status
+from app.ui.i18n import format_datetime, tr_choice, tr_field, tr_kind, tr_status
 from app.ui.widgets import read_only_flags
 
 log = logging.getLogger("fieldbook.ui")
@@ -51,18 +61,15 @@ def format_date(value: object) -> str:
 
 
 def format_timestamp(value: dt.datetime) -> str:
-    """A stored UTC time as local time in the locale's short format."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    local = QDateTime.fromMSecsSinceEpoch(int(value.timestamp() * 1000))
-    return QLocale().toString(local, QLocale.FormatType.ShortFormat)
+    """A stored UTC time as local time, the one way the app shows a moment."""
+    return format_datetime(value)
 
 
 def format_cell(spec: FieldSpec, value: object) -> str:
     """How one field value reads in a list cell."""
     if value is None or value == "":
         return ""
-    if spec.type is FieldType.CHOICE:
+    if spec.type is FieldType.CHOICE or spec.choices:  # an INT's numbers may have names (grades)
         return tr_choice(spec, str(value))
     if spec.type is FieldType.DATE:
         return format_date(value)
@@ -73,6 +80,81 @@ def format_cell(spec: FieldSpec, value: object) -> str:
     if spec.type is FieldType.BOOL:
         return "✓" if value else ""
     return str(value)
+
+
+# --- column widths: from what a column can show, not from the rows loaded now ------
+
+NAME_COLUMN_EM = 7  # a column of people's or schools' names, before any is listed
+CAPPED_COLUMN_EM = 12  # a column of names or long choices: at most this wide, the rest in the tooltip
+_SAMPLE_DAYS = (dt.date(2028, 12, 28), dt.date(2000, 10, 10))  # wide digits in most fonts
+_SAMPLE_TIME = dt.datetime(2028, 12, 28, 23, 58, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class ColumnFit:
+    """How a list column is sized. Sized from the rows loaded, the first
+    hour's empty list would make "Planned date" as wide as its header and
+    show "2026-12-…" once a record arrives; so the widest texts a column can
+    show are measured instead."""
+
+    texts: tuple[str, ...] = ()  # the widest texts it can hold (besides its header)
+    stretch: bool = False  # the title: takes the room left
+    capped: bool = False  # names, long choices: at most CAPPED_COLUMN_EM wide
+    least_em: int = 0  # names: this many widths of "M" even before any is listed
+
+
+def field_fit(spec: FieldSpec, *, title: bool = False) -> ColumnFit:
+    """What a column showing field ``spec`` may hold."""
+    if title:
+        return ColumnFit(stretch=True)
+    if spec.choices:
+        return ColumnFit(tuple(tr_choice(spec, choice.code) for choice in spec.choices),
+                         capped=True)
+    if spec.type is FieldType.DATE:
+        return ColumnFit(tuple(format_date(day) for day in _SAMPLE_DAYS))
+    if spec.type in (FieldType.INT, FieldType.FLOAT):
+        limits = [x for x in (spec.minimum, spec.maximum) if x is not None] or [99_999]
+        return ColumnFit(tuple(format_cell(spec, int(x) if spec.type is FieldType.INT else
+                                           float(x)) for x in limits))
+    if spec.type is FieldType.BOOL:
+        return ColumnFit(("✓",))
+    return ColumnFit(capped=True)
+
+
+def status_fit() -> ColumnFit:
+    return ColumnFit(tuple(tr_status(status.value) for status in Status))
+
+
+def timestamp_fit() -> ColumnFit:
+    return ColumnFit((format_timestamp(_SAMPLE_TIME),))
+
+
+def item_width(view: QAbstractItemView, column: int, text: str) -> int:
+    """The width a cell of ``view``'s ``column`` needs to show ``text`` whole,
+    as that column's delegate (a status chip…) and the style sheet's
+    paddings draw it: the delegate measures a one-cell model holding it."""
+    sample = QStandardItemModel(1, 1)
+    sample.setItem(0, 0, QStandardItem(text))
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.font = view.font()
+    option.fontMetrics = view.fontMetrics()
+    delegate = view.itemDelegateForColumn(column) or view.itemDelegate()
+    return delegate.sizeHint(option, sample.index(0, 0)).width()
+
+
+def column_width(view: QTableView, column: int, fit: ColumnFit) -> int:
+    """A column wide enough for its header and for every text ``fit`` names
+    (and the rows loaded); a capped column stops at a few words."""
+    header = view.horizontalHeader()
+    header_width = header.sectionSizeFromContents(column).width()
+    grid = 1 if view.showGrid() else 0  # as QTableView.sizeHintForColumn counts it
+    content = max([view.sizeHintForColumn(column),
+                   *(item_width(view, column, text) + grid for text in fit.texts)])
+    em = view.fontMetrics().horizontalAdvance("M")
+    if fit.capped:
+        content = min(content, em * CAPPED_COLUMN_EM)
+    return max(header_width, content, em * fit.least_em)
 
 
 def _placeholder_brush() -> Any:
@@ -270,6 +352,10 @@ class _PagedModel(QAbstractTableModel):
     def _numeric(self, column: int) -> bool:
         return False
 
+    def column_fit(self, column: int) -> ColumnFit:
+        """How column ``column`` is sized (see ``ColumnFit``)."""
+        raise NotImplementedError
+
     def rowCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
@@ -355,13 +441,27 @@ class _PagedModel(QAbstractTableModel):
 class RecordTableModel(_PagedModel):
     """The records of one kind that match a ``ListQuery``, one page at a time.
 
-    Columns: the kind's ``list_columns``, then Status and Updated.
+    Columns: the kind's ``list_columns``, then Author (for a trainer, whose
+    lists hold many fellows' records), Status and Updated.
     """
 
     def __init__(self, store: Store, query: ListQuery, parent: QObject | None = None) -> None:
         super().__init__(store, parent)
         self._query = query
+        self._with_author = False
         self._load(PAGE_SIZE)
+
+    @property
+    def with_author(self) -> bool:
+        return self._with_author
+
+    def set_author_column(self, shown: bool) -> None:
+        """Show who wrote each record (a reviewer's lists) or not (a fellow's own)."""
+        if shown == self._with_author:
+            return
+        self.beginResetModel()
+        self._with_author = shown
+        self.endResetModel()
 
     @property
     def query(self) -> ListQuery:
@@ -386,22 +486,38 @@ class RecordTableModel(_PagedModel):
 
     def column_names(self) -> tuple[str, ...]:
         """The sort key of each column, as ``ListQuery.sort`` spells it."""
-        return self._query.sortable()
+        names = self._query.sortable()
+        if self._with_author:
+            names = (*names[:-2], "author", *names[-2:])
+        return names
 
     def column_of(self, sort: str) -> int | None:
         names = self.column_names()
         return names.index(sort) if sort in names else None
 
     def _column_count(self) -> int:
-        return len(kind_spec(self._query.kind).list_columns) + 2
+        return len(kind_spec(self._query.kind).list_columns) + 2 + self._with_author
 
     def _headers(self) -> list[str]:
         spec = kind_spec(self._query.kind)
         return [
             *(tr_field(spec.field(name)) for name in spec.list_columns),
+            *([self.tr("Author")] if self._with_author else []),
             self.tr("Status"),
             self.tr("Updated"),
         ]
+
+    def column_fit(self, column: int) -> ColumnFit:
+        spec = kind_spec(self._query.kind)
+        columns = spec.list_columns
+        if column < len(columns):
+            name = columns[column]
+            return field_fit(spec.field(name), title=name == spec.title_field)
+        if self._with_author:
+            if column == len(columns):
+                return ColumnFit(capped=True, least_em=NAME_COLUMN_EM)
+            column -= 1
+        return status_fit() if column == len(columns) else timestamp_fit()
 
     def _numeric(self, column: int) -> bool:
         spec = kind_spec(self._query.kind)
@@ -424,6 +540,10 @@ class RecordTableModel(_PagedModel):
             if name == spec.title_field and row.revision > 1:
                 text = self.tr("{title} · rev. {revision}").format(title=text, revision=row.revision)
             return text, placeholder
+        if self._with_author:
+            if column == len(columns):
+                return row.author, False
+            column -= 1
         if column == len(columns):
             return tr_status(row.status), False
         return format_timestamp(row.updated_at), False
@@ -467,6 +587,15 @@ class SearchResultsModel(_PagedModel):
     def _headers(self) -> list[str]:
         return [self.tr("Kind"), self.tr("Title"), self.tr("Date"), self.tr("Status")]
 
+    def column_fit(self, column: int) -> ColumnFit:
+        if column == 0:
+            return ColumnFit(tuple(tr_kind(kind.value, plural=False) for kind in Kind))
+        if column == 1:
+            return ColumnFit(stretch=True)
+        if column == 2:
+            return ColumnFit(tuple(format_date(day) for day in _SAMPLE_DAYS))
+        return status_fit()
+
     def _cell(self, row: RecordRow, column: int) -> tuple[str, bool]:
         if column == 0:
             try:
@@ -485,10 +614,18 @@ class SearchResultsModel(_PagedModel):
 
 
 __all__ = [
+    "CAPPED_COLUMN_EM",
     "KIND_ROLE",
+    "NAME_COLUMN_EM",
     "PAGE_SIZE",
     "RECORD_ID_ROLE",
     "UNREAD_ROLE",
+    "ColumnFit",
     "RecordTableModel",
     "SearchResultsModel",
+    "column_width",
+    "field_fit",
+    "item_width",
+    "status_fit",
+    "timestamp_fit",
 ]

@@ -41,11 +41,19 @@ from app.models import reviews
 from app.models.fields import Kind
 from app.models.reviews import PersonInfo, QueueFilter, QueueRow
 from app.models.store import Store
+from app.ui import style
+from app.ui.empty_state import EmptyStack, EmptyState, window_action
 from app.ui.i18n import tr_kind
-from app.ui.list_model import RECORD_ID_ROLE, format_timestamp
-from app.ui.main_window import DateFilterEdit
+from app.ui.list_model import (
+    NAME_COLUMN_EM,
+    RECORD_ID_ROLE,
+    ColumnFit,
+    column_width,
+    format_timestamp,
+    timestamp_fit,
+)
 from app.ui.tasks import TaskRunner, log_failure
-from app.ui.widgets import filter_combo, read_only_flags, refill_combo, set_bold
+from app.ui.widgets import DateFilterEdit, filter_combo, read_only_flags, refill_combo
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -135,6 +143,19 @@ class ReviewQueueModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    def column_fit(self, column: int) -> ColumnFit:
+        """How a column is sized: for what it can show, so an empty queue
+        already has the widths its rows will need (see ``ColumnFit``)."""
+        if column == 0:
+            return timestamp_fit()
+        if column in (1, 2):
+            return ColumnFit(capped=True, least_em=NAME_COLUMN_EM)  # fellows' and schools' names
+        if column == 3:
+            return ColumnFit(tuple(tr_kind(kind.value, plural=False) for kind in Kind))
+        if column == 4:
+            return ColumnFit(stretch=True)
+        return ColumnFit(("999",))
+
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
@@ -174,7 +195,7 @@ class ReviewQueuePage(QWidget):
     def _build(self) -> None:
         self._title = QLabel(self)
         self._title.setObjectName("review_queue_title")
-        set_bold(self._title)
+        style.mark_role(self._title, "page_title")
         self._count = QLabel(self)
         self._count.setObjectName("review_queue_count")
         self._fellow = self._combo("queue_fellow")
@@ -210,25 +231,26 @@ class ReviewQueuePage(QWidget):
         self._table.setWordWrap(False)
         self._table.verticalHeader().setVisible(False)
         header = self._table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        for column in range(self._model.COLUMNS):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch
+                                        if self._model.column_fit(column).stretch
+                                        else QHeaderView.ResizeMode.Interactive)
         self._table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self._table.activated.connect(lambda index: self._open_row(index.row()))
-        self._empty = QLabel(self)
-        self._empty.setObjectName("review_queue_empty")
-        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._empty.setWordWrap(True)
+        # Nothing waiting: say when something will, and offer to look now (sync).
+        self._empty = EmptyState("review_queue_empty", "review_queue", self,
+                                 action=self._empty_action)
+        self._stack = EmptyStack(self._table, self._empty, self)
         heading = QHBoxLayout()
         heading.addWidget(self._title)
         heading.addStretch(1)
         heading.addWidget(self._count)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(8, 8, 8, 0)
         layout.addLayout(heading)
         layout.addLayout(top)
         layout.addLayout(bottom)
-        layout.addWidget(self._table, 1)
-        layout.addWidget(self._empty)
+        layout.addWidget(self._stack, 1)
 
     def _combo(self, name: str) -> QComboBox:
         return filter_combo(self, name, self.reload)
@@ -248,9 +270,18 @@ class ReviewQueuePage(QWidget):
         for edit in (self._from, self._to):
             edit.setToolTip(self.tr("“—” means any date"))
         self._clear.setText(self.tr("Clear filters"))
-        self._empty.setText(self.tr("Nothing is waiting for your review."))
+        self._set_empty_texts()
         self._fill_filters()
         self._show_count()
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Columns as wide as their headers and what they can hold, rows or not."""
+        for column in range(self._model.COLUMNS):
+            fit = self._model.column_fit(column)
+            if not fit.stretch:
+                self._table.horizontalHeader().resizeSection(
+                    column, column_width(self._table, column, fit))
 
     # --- filters -------------------------------------------------------------------------
 
@@ -321,6 +352,7 @@ class ReviewQueuePage(QWidget):
         self._data = data
         selected = self.selected_id()
         self._model.set_rows(data.rows)
+        self._fit_columns()  # the names now listed
         self._fill_filters()
         self._clear.setEnabled(self.filters() != QueueFilter())
         if selected is not None:
@@ -343,7 +375,24 @@ class ReviewQueuePage(QWidget):
         shown = self._model.rowCount()
         self._count.setText(self.tr("1 waiting") if shown == 1
                             else self.tr("{count} waiting").format(count=shown))
-        self._empty.setVisible(self._data is not None and shown == 0)
+        self._stack.set_empty(self._data is not None and shown == 0)
+        self._set_empty_texts()
+
+    def _set_empty_texts(self) -> None:
+        if self.filters() != QueueFilter():
+            self._empty.set_texts(self.tr("Nothing waiting matches these filters"),
+                                  self.tr("Other records may be waiting: clear the filters to see "
+                                          "them all."), self.tr("Clear filters"))
+        else:
+            self._empty.set_texts(self.tr("Nothing is waiting for your review."),
+                                  self.tr("When fellows submit a record, it appears here after the "
+                                          "next sync."), self.tr("Sync now"))
+
+    def _empty_action(self) -> None:
+        if self.filters() != QueueFilter():
+            self.clear_filters()
+        else:
+            window_action(self, "action_sync_now")()
 
     # --- opening ------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.fields import STEP_KEYS, STEP_LABELS, STEPS_MAX
+from app.ui.widgets import select_all_on_focus
 
 MINUTES_MAX = 600
 PHASE_MAX = 200  # the same limits validation applies to a step's texts
@@ -60,6 +61,7 @@ class MinutesDelegate(QStyledItemDelegate):
         editor.setRange(0, MINUTES_MAX)
         editor.setFrame(False)
         editor.setAlignment(Qt.AlignmentFlag.AlignRight)
+        select_all_on_focus(editor)  # "20" typed over the 0 shown is 20, not 200
         editor.valueChanged.connect(lambda _value: self.commitData.emit(editor))
         return editor
 
@@ -151,6 +153,7 @@ class StepsWidget(QWidget):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setWordWrap(True)
+        table.setCornerButtonEnabled(False)  # one step at a time: a nameless "select all" helps no one
         table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -206,6 +209,10 @@ class StepsWidget(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
         super().changeEvent(event)
+
+    def focus_chain(self) -> list[QWidget]:
+        """What Tab visits here, in visual order: the table, then its buttons."""
+        return [self.table, self.add_button, self.remove_button, self.up_button, self.down_button]
 
     # --- value ---------------------------------------------------------------
 

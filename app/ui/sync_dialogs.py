@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -46,9 +46,10 @@ from app.sync.errors import (
     ServerUnavailable,
     Throttled,
 )
-from app.ui import settings
+from app.ui import settings, style
 from app.ui.conflicts import ConflictPanel
 from app.ui.main_window import MainWindow
+from app.ui.refusals import RefusalsButton
 from app.ui.sync_controller import (
     LAST_SERVER,
     LAST_USERNAME,
@@ -69,6 +70,7 @@ def translate(context: str, text: str) -> str:
 ERROR_COLOUR = "#c62828"
 SYNC_NOW_KEY = "F5"
 SERVER_PLACEHOLDER = "https://fieldbook.example.org"
+SIGN_IN_FIELD_EM = 28  # the sign-in fields' least width, in widths of "M"
 
 
 class SignInDialog(QDialog):
@@ -77,6 +79,7 @@ class SignInDialog(QDialog):
     def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sign_in_dialog")
+        self.setMinimumWidth(440)  # room for a whole server address
         self._controller = controller
         self._busy = False
         self._last_error: Exception | None = None
@@ -89,6 +92,9 @@ class SignInDialog(QDialog):
         self._password = QLineEdit(self)
         self._password.setObjectName("password")
         self._password.setEchoMode(QLineEdit.EchoMode.Password)
+        for field in (self._server, self._username, self._password):
+            # Wide enough for a whole server address, in the font's own measure.
+            field.setMinimumWidth(field.fontMetrics().horizontalAdvance("M") * SIGN_IN_FIELD_EM)
         self._server_label = QLabel(self)
         self._server_label.setBuddy(self._server)
         self._username_label = QLabel(self)
@@ -115,6 +121,7 @@ class SignInDialog(QDialog):
         self._sign_in = QPushButton(self)
         self._sign_in.setObjectName("sign_in_button")
         self._sign_in.setDefault(True)
+        style.mark_primary(self._sign_in)
         self._buttons.addButton(self._sign_in, QDialogButtonBox.ButtonRole.ActionRole)
         self._buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self._sign_in.clicked.connect(lambda _checked=False: self.sign_in())
@@ -204,7 +211,11 @@ class SignInDialog(QDialog):
             return
         self._set_busy(False)
         self._password.clear()
+        client = self._controller.api_client()
+        notice = client.take_sign_in_notice() if client is not None else None
         self.accept()
+        if notice is not None:
+            SessionNoticeBox(self.parentWidget()).open()
 
     def _on_failed(self, exc: Exception) -> None:
         if not self._busy:
@@ -259,6 +270,32 @@ def sign_in_error_text(exc: BaseException) -> str:
         return translate("SignIn", "Sign-in failed: {reason}").format(reason=exc)
     return translate("SignIn", "Sign-in failed because of an unexpected error. "
                                "The details are in Fieldbook's log file.")
+
+
+class SessionNoticeBox(QMessageBox):
+    """Told once, after signing in, when the server had ended one of the
+    user's sign-ins because its token was used from two places (a copy of it
+    may be in someone else's hands). docs/sync.md, "Sign-in and sessions"."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("session_notice")
+        self.setIcon(QMessageBox.Icon.Warning)
+        self.setStandardButtons(QMessageBox.StandardButton.Ok)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("Signed out for safety"))
+        self.setText(self.tr(
+            "Since your last sign-in, your sign-in on one computer was used from two places at "
+            "once, so the server signed it out to be safe. If you do not know why, change your "
+            "password."))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
 
 class MassDeleteDialog(QMessageBox):
@@ -340,7 +377,7 @@ class SyncUi(QObject):
 
         self.sync_now_action = self._action("action_sync_now", self.sync_now)
         self.sync_now_action.setShortcut(QKeySequence(SYNC_NOW_KEY))
-        self.sync_now_action.setIcon(QIcon.fromTheme(QIcon.ThemeIcon.ViewRefresh))
+        self.sync_now_action.setIcon(style.icon("sync"))
         self.sign_in_action = self._action("action_sign_in", self.show_sign_in)
         self.sign_out_action = self._action("action_sign_out", self.sign_out)
         self.menu = QMenu(window.menuBar())
@@ -362,6 +399,7 @@ class SyncUi(QObject):
         self.conflict_count.hide()
         self.conflict_count.clicked.connect(lambda _checked=False: self.open_next_conflict())
         window.statusBar().addPermanentWidget(self.conflict_count)
+        self.refusals = RefusalsButton(window, controller, colour=ERROR_COLOUR)
 
         controller.state_changed.connect(window.set_sync_state)
         controller.message.connect(window.show_message)

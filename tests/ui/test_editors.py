@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QDate, QEvent, QPoint, QPointF, Qt, QTranslator
-from PySide6.QtGui import QInputMethodEvent, QWheelEvent
+from PySide6.QtGui import QAction, QInputMethodEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from app.errors import DiskFullError, StoreBusyError
-from app.models.fields import KINDS, LONG_TEXT_MAX, TITLE_MAX, FieldType
+from app.models.fields import KINDS, LONG_TEXT_MAX, TITLE_MAX, FieldType, kind_spec
 from app.models.store import ListQuery, Store
 from app.ui.editors import RecordEditor
+from app.ui.i18n import Translations
+from app.ui.main_window import MainWindow
 from app.ui.steps_widget import StepsWidget
 from app.ui.tasks import InlineRunner, TaskRunner
 
@@ -182,7 +184,7 @@ def test_lesson_plan_is_created_by_autosave(qtbot: QtBot, editor: RecordEditor,
     with qtbot.waitSignal(editor.saved, timeout=5000) as blocker:
         type_into(qtbot, line(editor, "title"), "认识分数")
         choose(qtbot, combo(editor, "subject"), "math")
-        type_into(qtbot, spin(editor, "grade"), "3")
+        choose(qtbot, combo(editor, "grade"), 3)  # picked by name: 学前 … 高三
         type_into(qtbot, spin(editor, "duration_minutes"), "40")
         type_into(qtbot, text_box(editor, "objectives"), "理解几分之一的含义")
         assert editor.is_dirty()
@@ -274,7 +276,8 @@ def test_every_field_of_every_kind_has_a_named_input_and_problem_label(
                 assert editor.findChild(QWidget, f"field_{field.name}") is None
                 continue
             widget = editor.field_widget(field.name)
-            assert isinstance(widget, expected[field.type])
+            # An INT with named values (grades) is picked from a list.
+            assert isinstance(widget, QComboBox if field.choices else expected[field.type])
             assert widget.objectName() == f"field_{field.name}"
             assert editor.findChild(QWidget, f"field_{field.name}") is widget
             assert editor.problem_label(field.name).objectName() == f"problem_{field.name}"
@@ -285,7 +288,7 @@ def test_every_field_of_every_kind_has_a_named_input_and_problem_label(
     assert text_box(editor, "objectives").tabChangesFocus()
     assert combo(editor, "subject").itemText(0) == "—"
     assert combo(editor, "subject").itemData(0) is None
-    assert spin(editor, "grade").text() == "—"
+    assert combo(editor, "grade").currentText() == "—"
     assert date_edit(editor, "planned_date").text() == "—"
     assert date_edit(editor, "planned_date").calendarPopup()
 
@@ -365,7 +368,7 @@ def test_programmatic_load_does_not_mark_dirty(qtbot: QtBot, editor: RecordEdito
     for record_id in (full.id, training.id, full.id):
         editor.load(record_id)
         assert not editor.is_dirty()
-    assert spin(editor, "grade").value() == 3
+    assert combo(editor, "grade").currentData() == 3
     assert steps(editor).value()[0]["phase"] == "导入"
     assert line(editor, "tags").text() == "分数, 三年级"
     qtbot.wait(1000)
@@ -381,55 +384,55 @@ def test_programmatic_load_does_not_mark_dirty(qtbot: QtBot, editor: RecordEdito
 # --- validation ------------------------------------------------------------------
 
 
-def test_grade_out_of_range_is_shown_and_not_stored(qtbot: QtBot, editor: RecordEditor,
+def test_a_number_out_of_range_is_shown_and_not_stored(qtbot: QtBot, editor: RecordEditor,
                                                     store: Store) -> None:
-    created = store.create("lesson_plan", {"title": "认识分数", "grade": 3}, author=AUTHOR)
+    created = store.create("lesson_plan", {"title": "认识分数", "duration_minutes": 40}, author=AUTHOR)
     editor.load(created.id)
-    type_into(qtbot, spin(editor, "grade"), "12", replace=True)
-    label = editor.problem_label("grade")
+    type_into(qtbot, spin(editor, "duration_minutes"), "601", replace=True)
+    label = editor.problem_label("duration_minutes")
     assert label.isVisible()
-    assert label.text() == "Must be at most 9."
+    assert label.text() == "Must be at most 600."
     type_into(qtbot, line(editor, "class_name"), "三（2）班")
     editor.flush()
     values = store.get(created.id).values
-    assert values["grade"] == 3  # held back
+    assert values["duration_minutes"] == 40  # held back
     assert values["class_name"] == "三（2）班"  # the rest is saved
     assert editor.save_state() == "invalid" and editor.is_dirty()
 
-    type_into(qtbot, spin(editor, "grade"), "4", replace=True)
+    type_into(qtbot, spin(editor, "duration_minutes"), "45", replace=True)
     assert not label.isVisible()
     editor.flush()
-    assert store.get(created.id).values["grade"] == 4
+    assert store.get(created.id).values["duration_minutes"] == 45
     assert editor.save_state() == "saved"
 
 
 def test_a_number_out_of_range_stays_visible_after_leaving_the_field(
         qtbot: QtBot, editor: RecordEditor, store: Store) -> None:
-    created = store.create("lesson_plan", {"title": "认识分数", "grade": 3}, author=AUTHOR)
+    created = store.create("lesson_plan", {"title": "认识分数", "duration_minutes": 40}, author=AUTHOR)
     editor.load(created.id)
-    grade = spin(editor, "grade")
-    type_into(qtbot, grade, "0", replace=True)
-    assert editor.problem_text("grade") == "Must be at least 1."
-    qtbot.keyClick(grade, Qt.Key.Key_Return)
+    box = spin(editor, "duration_minutes")
+    type_into(qtbot, box, "0", replace=True)
+    assert editor.problem_text("duration_minutes") == "Must be at least 1."
+    qtbot.keyClick(box, Qt.Key.Key_Return)
     line(editor, "title").setFocus()
-    qtbot.waitUntil(lambda: not grade.hasFocus())
-    assert grade.text() == "0"  # not silently replaced by an earlier value
-    assert editor.problem_text("grade") == "Must be at least 1."
+    qtbot.waitUntil(lambda: not box.hasFocus())
+    assert box.cleanText() == "0"  # not silently replaced by an earlier value
+    assert editor.problem_text("duration_minutes") == "Must be at least 1."
     editor.flush()
-    assert store.get(created.id).values["grade"] == 3
+    assert store.get(created.id).values["duration_minutes"] == 40
 
-    type_into(qtbot, grade, "", replace=True)
-    qtbot.keyClick(grade, Qt.Key.Key_Delete)
+    type_into(qtbot, box, "", replace=True)
+    qtbot.keyClick(box, Qt.Key.Key_Delete)
     line(editor, "title").setFocus()
-    qtbot.waitUntil(lambda: not grade.hasFocus())
-    assert grade.text() == "—" and editor.problem_text("grade") == ""
+    qtbot.waitUntil(lambda: not box.hasFocus())
+    assert box.text() == "—" and editor.problem_text("duration_minutes") == ""
     editor.flush()
-    assert store.get(created.id).values["grade"] is None
+    assert store.get(created.id).values["duration_minutes"] is None
 
-    other = store.create("lesson_plan", {"title": "另一课", "grade": 5}, author=AUTHOR)
-    type_into(qtbot, grade, "77", replace=True)
+    other = store.create("lesson_plan", {"title": "另一课", "duration_minutes": 45}, author=AUTHOR)
+    type_into(qtbot, box, "777", replace=True)
     editor.load(other.id)
-    assert grade.text() == "5" and editor.problem_text("grade") == ""
+    assert box.cleanText() == "45" and editor.problem_text("duration_minutes") == ""
 
 
 def test_hours_and_counts_out_of_range(qtbot: QtBot, editor: RecordEditor, store: Store) -> None:
@@ -808,7 +811,7 @@ def test_typing_during_a_slow_create_creates_once(qtbot: QtBot, store: Store,
     assert runner.pending == 1 and editor.save_state() == "saving"
     keys(qtbot, title, "分数")
     editor.flush()  # queued behind the create as an update
-    type_into(qtbot, spin(editor, "grade"), "3")
+    choose(qtbot, combo(editor, "grade"), 3)
     with qtbot.waitSignal(editor.saved, timeout=5000):
         pass
     wait_until_saved(qtbot, editor)
@@ -920,19 +923,169 @@ def test_steps_widget_stops_at_the_maximum(qtbot: QtBot) -> None:
 
 def test_wheel_over_an_unfocused_number_does_not_change_it(qtbot: QtBot, editor: RecordEditor,
                                                            store: Store) -> None:
-    created = store.create("lesson_plan", {"title": "分数", "grade": 3}, author=AUTHOR)
+    created = store.create("lesson_plan", {"title": "分数", "duration_minutes": 40}, author=AUTHOR)
     editor.load(created.id)
-    box = spin(editor, "grade")
+    box = spin(editor, "duration_minutes")
     line(editor, "title").setFocus()
     centre = QPointF(box.rect().center())
     event = QWheelEvent(centre, QPointF(box.mapToGlobal(QPoint(5, 5))), QPoint(0, 0),
                         QPoint(0, 120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
                         Qt.ScrollPhase.NoScrollPhase, False)
     QCoreApplication.sendEvent(box, event)
-    assert box.value() == 3 and not editor.is_dirty()
+    assert box.value() == 40 and not editor.is_dirty()
 
 
 def test_language_change_event_is_handled(editor: RecordEditor) -> None:
     editor.new_record("training")
     QCoreApplication.sendEvent(editor, QEvent(QEvent.Type.LanguageChange))
     assert editor.findChild(QWidget, "caption_hours").text() == "Hours"
+
+
+# --- a teacher's first hour: numbers replace, Tab goes down the form ----------------
+
+
+def _cell_centre(table: QTableWidget, row: int, column: int) -> QPoint:
+    return table.visualRect(table.model().index(row, column)).center()
+
+
+def _one_step(editor: RecordEditor, store: Store) -> tuple[str, QTableWidget]:
+    created = store.create("lesson_plan", {"title": "认识分数", "procedure": [
+        {"phase": "导入", "minutes": 0, "teacher": "", "students": ""}]}, author=AUTHOR)
+    editor.load(created.id)
+    return created.id, steps(editor).table
+
+
+def test_minutes_typed_into_a_double_clicked_cell_replace_the_zero(
+        qtbot: QtBot, editor: RecordEditor, store: Store) -> None:
+    record_id, table = _one_step(editor, store)
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=_cell_centre(table, 0, 1))
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=_cell_centre(table, 0, 1))
+    qtbot.waitUntil(lambda: table.state() == QTableWidget.State.EditingState)
+    cell_editor = QApplication.focusWidget()
+    assert isinstance(cell_editor, QSpinBox)
+    qtbot.keyClicks(cell_editor, "20")
+    commit(qtbot, table, cell_editor)
+    editor.flush()
+    assert store.get(record_id).values["procedure"][0]["minutes"] == 20
+
+
+def test_minutes_typed_on_a_selected_cell_replace_the_zero(
+        qtbot: QtBot, editor: RecordEditor, store: Store) -> None:
+    record_id, table = _one_step(editor, store)
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=_cell_centre(table, 0, 1))
+    qtbot.keyClicks(table, "2")  # opens the cell's editor, which gets this key and the next
+    cell_editor = QApplication.focusWidget()
+    assert isinstance(cell_editor, QSpinBox)
+    qtbot.keyClicks(cell_editor, "0")
+    commit(qtbot, table, cell_editor)
+    editor.flush()
+    assert store.get(record_id).values["procedure"][0]["minutes"] == 20
+
+
+@pytest.mark.parametrize(("kind", "values", "name", "typed", "stored"), [
+    ("lesson_plan", {"title": "认识分数", "duration_minutes": 40}, "duration_minutes", "45", 45),
+    ("training", {"title": "新课标培训", "hours": 2.5}, "hours", "6", 6.0),
+])
+def test_a_number_clicked_into_is_replaced_by_what_is_typed(
+        qtbot: QtBot, editor: RecordEditor, store: Store, kind: str, values: dict[str, Any],
+        name: str, typed: str, stored: float) -> None:
+    created = store.create(kind, values, author=AUTHOR)
+    editor.load(created.id)
+    box = spin(editor, name)
+    qtbot.mouseClick(box.lineEdit(), Qt.MouseButton.LeftButton,
+                     pos=box.lineEdit().rect().center())
+    qtbot.waitUntil(lambda: box.lineEdit().selectedText() == box.cleanText())  # not the unit
+    qtbot.keyClicks(box, typed)
+    editor.flush()
+    assert store.get(created.id).values[name] == stored
+
+
+def _expected_tab_chain(editor: RecordEditor, kind: str) -> list[QWidget]:
+    chain: list[QWidget] = []
+    for spec in kind_spec(kind).fields:
+        if not spec.in_form:
+            continue
+        widget = editor.field_widget(spec.name)
+        if isinstance(widget, StepsWidget):  # the table, then the buttons that can be used
+            chain.append(widget.table)
+            chain += [b for b in widget.findChildren(QPushButton) if b.isEnabled()]
+        else:
+            chain.append(widget)
+    return chain
+
+
+@pytest.mark.parametrize("kind", ["lesson_plan", "training", "exchange"])
+def test_tab_goes_down_the_form_and_skips_the_date_clear_buttons(
+        qtbot: QtBot, editor: RecordEditor, kind: str) -> None:
+    editor.new_record(kind)
+    expected = _expected_tab_chain(editor, kind)
+    first = expected[0]
+    qtbot.mouseClick(first, Qt.MouseButton.LeftButton, pos=first.rect().center())
+    seen = [QApplication.focusWidget()]
+    for _ in expected[1:]:
+        current = QApplication.focusWidget()
+        assert current is not None
+        qtbot.keyClick(current, Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    names = [w.objectName() if w is not None else None for w in seen]
+    assert seen == expected, names
+    assert not any(isinstance(w, QToolButton) for w in seen)
+
+
+def test_a_date_clear_button_still_clears_by_mouse(qtbot: QtBot, editor: RecordEditor,
+                                                   store: Store) -> None:
+    created = store.create("training", {"title": "新课标培训",
+                                        "end_date": dt.date(2026, 7, 12)}, author=AUTHOR)
+    editor.load(created.id)
+    clear = editor.findChild(QToolButton, "clear_end_date")
+    assert clear is not None and clear.focusPolicy() == Qt.FocusPolicy.NoFocus
+    qtbot.mouseClick(clear, Qt.MouseButton.LeftButton)
+    editor.flush()
+    assert store.get(created.id).values["end_date"] is None
+
+
+# --- New puts the cursor in the title --------------------------------------------------
+
+
+@pytest.fixture
+def window(qtbot: QtBot, store: Store, runner: InlineRunner) -> Iterator[MainWindow]:
+    shown = MainWindow(store, runner, Translations())
+    qtbot.addWidget(shown)
+    shown.show()
+    qtbot.waitExposed(shown)
+    shown.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is shown)
+    yield shown
+    shown.close()
+
+
+def _new_title(window: MainWindow) -> QLineEdit:
+    title = window.editor.field_widget("title")
+    assert isinstance(title, QLineEdit)
+    return title
+
+
+@pytest.mark.parametrize("kind", ["lesson_plan", "training"])
+def test_ctrl_n_puts_the_cursor_in_the_title(qtbot: QtBot, window: MainWindow, store: Store,
+                                             kind: str) -> None:
+    window.set_kind(kind)
+    table = window.table()
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(QApplication.focusWidget(), "Fractions")
+    assert _new_title(window).text() == "Fractions"
+    window.editor.flush()
+    assert [store.get(r.id).title for r in store.list_rows(ListQuery(kind))] == ["Fractions"]
+
+
+def test_the_new_button_puts_the_cursor_in_the_title(qtbot: QtBot, window: MainWindow) -> None:
+    window.table().setFocus()
+    toolbar = window.toolbar()
+    action = window.findChild(QAction, "action_new")
+    assert action is not None
+    button = (toolbar.findChild(QToolButton, "toolbar_new")  # the look's own New button
+              or toolbar.widgetForAction(action))
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(QApplication.focusWidget(), "Area")
+    assert _new_title(window).text() == "Area"
