@@ -7,6 +7,8 @@ uploads the files attached since the last sync, after the records):
                    [--yes-mass-delete] [--retries N]
     fieldbook status [--data-dir DIR]
     fieldbook export --format json|csv [--kind KIND] [--output FILE] [--data-dir DIR]
+    fieldbook export --format docx|pdf (--id ID | --where FILTER)... -o FILE [--zip]
+                     [--thread] [--no-watermark] [--school NAME] [--images] [--language LANG]
     fieldbook import FILE [--data-dir DIR]
 
 Exit codes: 0 done, 1 failed (the reason on stderr), 2 bad command line,
@@ -19,10 +21,14 @@ one file, one row per record, a ``kind`` column and the fields of every kind
 Chinese correctly; lists as ``a; b`` (tags) or JSON (lesson steps); text
 that a spreadsheet would run as a formula is prefixed with ``'``.
 
-Import is all or nothing: every record is checked first and any bad one is
-reported with its position and reason, and then nothing is imported. Records
-whose id exists are updated (as local edits, so they sync), others are
-created with their id, so importing the same file twice changes nothing.
+Import is all or nothing: the whole file is written in one transaction, so
+a bad record (reported with its position and reason), a killed process or a
+full disk leaves the store as it was. Records whose id exists are updated
+(as local edits, so they sync), others are created with their id; a record
+the file gives without an id gets one derived from the file's content and
+its position. So importing the same file again never duplicates anything:
+it changes nothing after a success and does the whole import after a
+failure. (An edited copy of a file gives its id-less records new ids.)
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import argparse
 import csv
 import datetime as dt
 import getpass
+import hashlib
 import io
 import json
 import logging
@@ -38,17 +45,21 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import select
 
-from app.errors import FieldbookError, RecordNotFound, ValidationFailed
+from app.documents import source
+from app.documents.export import FORMATS as DOCUMENT_FORMATS
+from app.documents.export import Writer, write_combined, write_zip
+from app.documents.model import ExportOptions
+from app.documents.translation import load_translate
+from app.errors import DiskFullError, FieldbookError, ValidationFailed
 from app.models import attachments
 from app.models.fields import KINDS, FieldType, Kind, Status, kind_spec
 from app.models.orm import Record
-from app.models.store import Store
+from app.models.store import ImportItem, Store
 from app.models.validation import to_json
 from app.paths import data_dir, store_path
 from app.sync import replica
@@ -70,6 +81,8 @@ COMMANDS = ("sync", "status", "export", "import")
 META_COLUMNS = ("id", "kind", "status", "author", "created_at", "updated_at", "revision", "revision_of")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXPORT_CHUNK = 500
+# Ids of imported records the file gives without one (see stable_import_id).
+IMPORT_ID_NAMESPACE = uuid.UUID("5b0f6f8e-3c1a-4d6e-9a57-0e2f8d1c4b73")
 
 
 class UsageError(Exception):
@@ -113,14 +126,46 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", parents=[common], help="show the account, last sync and pending changes")
 
-    export = sub.add_parser("export", parents=[common], help="write all records to JSON or CSV")
-    export.add_argument("--format", choices=("json", "csv"), required=True)
+    export = sub.add_parser(
+        "export", parents=[common], help="write records to JSON or CSV, or as Word or PDF documents",
+        description="JSON and CSV: every record (or one kind). docx and pdf: the records --id and "
+        "--where name, as one document (a new page for each) or with --zip one file per record.",
+    )
+    export.add_argument("--format", choices=("json", "csv", *DOCUMENT_FORMATS), required=True)
     export.add_argument("--kind", choices=[k.value for k in Kind], help="only records of this kind")
     export.add_argument("--output", "-o", help="the file to write (default: standard output)")
+    _document_arguments(export)
 
-    imp = sub.add_parser("import", parents=[common], help="read records from a JSON export")
+    imp = sub.add_parser(
+        "import", parents=[common], help="read records from a JSON export, all or nothing",
+        description="Read records from a JSON export in one transaction: all or nothing. A record "
+        "whose id is here is updated, others are created; a record without an id gets one derived "
+        "from the file and its position, so importing the same file again never duplicates.",
+    )
     imp.add_argument("file", help="a JSON file in the export format")
+
+    sub.add_parser("check", parents=[common],
+                   help="name what this computer lacks: Qt libraries, fonts, keyring, data folder")
     return parser
+
+
+def _document_arguments(export: argparse.ArgumentParser) -> None:
+    export.add_argument("--id", action="append", default=[], metavar="ID",
+                        help="docx/pdf: a record to export (repeat for several)")
+    export.add_argument("--where", action="append", default=[], metavar="FILTER",
+                        help="docx/pdf: the records matching all of e.g. \"kind=lesson_plan "
+                        "status=approved subject=math grade=3 date>=2026-09-01 date<=2027-01-31\"")
+    export.add_argument("--zip", action="store_true", help="docx/pdf: a zip of one file per record")
+    export.add_argument("--thread", action="store_true",
+                        help="docx/pdf: include the review thread (comments and the decision)")
+    export.add_argument("--no-watermark", action="store_true",
+                        help="docx/pdf: no 草稿 (draft) watermark on drafts")
+    export.add_argument("--school", help="docx/pdf: the school in the page header "
+                        "(default: yours from the last sync; \"\" for none)")
+    export.add_argument("--images", action="store_true",
+                        help="docx/pdf: place attached images in the document")
+    export.add_argument("--language", choices=("zh_CN", "en"), default="zh_CN",
+                        help="docx/pdf: the language of the labels (default: zh_CN)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command == "check":  # app/doctor.py; opens no store (the folder may be the problem)
+        from app.doctor import check
+
+        return check(args.data_dir)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="fieldbook: %(message)s",
@@ -365,6 +414,10 @@ def _open_output(path: str | None, *, bom: bool) -> io.TextIOWrapper:
 
 
 def _export(args: argparse.Namespace, store: Store) -> int:
+    if args.format in DOCUMENT_FORMATS:
+        return _export_documents(args, store)
+    if args.id or args.where or args.zip:
+        raise UsageError("--id, --where and --zip go with --format docx or pdf")
     out = _open_output(args.output, bom=args.format == "csv")
     count = 0
     try:
@@ -387,6 +440,63 @@ def _export(args: argparse.Namespace, store: Store) -> int:
             out.close()
     if args.output:
         _out(f"Exported {count} record(s) to {args.output}.")
+    return EXIT_OK
+
+
+def _document_ids(args: argparse.Namespace, store: Store) -> list[str]:
+    """The records ``--id`` and ``--where`` name, each once, in that order."""
+    if not args.id and not args.where and not args.kind:
+        raise UsageError("name the records to export with --id ID or --where FILTER")
+    try:
+        where = [*args.where, f"kind={args.kind}"] if args.kind else args.where
+        queries = source.parse_where(where) if where else []
+    except ValueError as exc:
+        raise UsageError(f"--where {exc}") from None
+    ids: list[str] = []
+    for record_id in args.id:
+        try:
+            ids.append(store.get(record_id).id)
+        except FieldbookError:
+            raise Failed(f"no record {record_id} here (fieldbook export --format json lists them)") from None
+    ids.extend(source.query_ids(store, queries))
+    return list(dict.fromkeys(ids))
+
+
+def _document_writer(fmt: str) -> Writer:
+    if fmt == "docx":
+        from app.documents.docx_writer import write_docx
+
+        return write_docx
+    # PDF is drawn by Qt (app/ui/documents_pdf.py: why), loaded only for it.
+    from app.ui.documents_pdf import ensure_gui, write_pdf
+
+    ensure_gui()
+    return write_pdf
+
+
+def _export_documents(args: argparse.Namespace, store: Store) -> int:
+    if not args.output:
+        raise UsageError(f"--format {args.format} needs --output FILE")
+    ids = _document_ids(args, store)
+    if not ids:
+        raise Failed("no record matches: nothing was written")
+    target = Path(args.output)
+    if not target.parent.is_dir():
+        raise Failed(f"cannot write {target}: no folder {target.parent}")
+    school = args.school if args.school is not None else source.default_school(store)
+    options = ExportOptions(include_thread=args.thread, watermark_drafts=not args.no_watermark,
+                            school=school, include_images=args.images)
+    tr = load_translate(args.language)
+    writer = _document_writer(args.format)
+    documents = source.load_documents(store, ids, tr, options)
+    try:
+        if args.zip:
+            write_zip(documents, target, writer, args.format)
+        else:
+            write_combined(documents, target, writer)
+    except OSError as exc:
+        raise Failed(f"cannot write {target}: {exc.strerror or exc}; nothing was written") from exc
+    _out(f"Exported {len(ids)} record(s) to {target}.")
     return EXIT_OK
 
 
@@ -437,9 +547,12 @@ def _write_csv(out: IO[str], store: Store, kind: str | None) -> int:
 # --- import ----------------------------------------------------------------------
 
 
-def _load_import(path: Path) -> list[Any]:
+def _load_import(path: Path) -> tuple[list[Any], str]:
+    """The file's records and the SHA-256 of its bytes (what the ids of
+    records without one are derived from)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise Failed(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -450,24 +563,19 @@ def _load_import(path: Path) -> list[Any]:
         raise Failed(f"{path} is not JSON: {exc}") from exc
     if not isinstance(data, list):
         raise Failed(f"{path} does not hold a list of records (the format of fieldbook export)")
-    return data
+    return data, hashlib.sha256(raw).hexdigest()
 
 
-@dataclass
-class _Planned:
-    """One checked record of an import: what to write."""
-
-    record_id: str
-    kind: str
-    values: dict[str, Any]
-    status: str | None
-    author: str
-    exists: bool
-    deleted: bool
+def stable_import_id(file_digest: str, position: int) -> str:
+    """The id of a record the file gives without one: the same for the same
+    file and position, so importing that file again updates the record
+    instead of adding it a second time."""
+    return str(uuid.uuid5(IMPORT_ID_NAMESPACE, f"{file_digest}/{position}"))
 
 
-def _check_import_item(store: Store, item: Any, default_author: str) -> _Planned:
-    """The plan for one item, or ``ValueError`` with the reason."""
+def _parse_import_item(item: Any, position: int, file_digest: str, default_author: str) -> ImportItem:
+    """One item of the file as an ``ImportItem``, or ``ValueError`` with the
+    reason; its fields are checked by the store, in the import's transaction."""
     if not isinstance(item, dict):
         raise ValueError("not a record (an object with kind and fields)")
     kind = item.get("kind")
@@ -481,7 +589,7 @@ def _check_import_item(store: Store, item: Any, default_author: str) -> _Planned
         raise ValueError(f"unknown status {status!r}")
     raw_id = item.get("id")
     if raw_id is None:
-        record_id = str(uuid.uuid4())
+        record_id = stable_import_id(file_digest, position)
     else:
         try:
             record_id = str(uuid.UUID(str(raw_id)))
@@ -490,63 +598,68 @@ def _check_import_item(store: Store, item: Any, default_author: str) -> _Planned
     author = item.get("author") or default_author
     if not isinstance(author, str):
         raise ValueError("author must be text")
-    try:
-        existing = store.get(record_id, include_deleted=True)
-    except RecordNotFound:
-        existing = None
-    if existing is not None and existing.kind != kind:
-        raise ValueError(f"record {record_id} exists here as a {existing.kind}, not a {kind}")
-    merged = {**(existing.values if existing else {}), **fields}
-    try:
-        clean = Store._check(kind, merged, set(fields))
-    except ValidationFailed as exc:
-        raise ValueError("; ".join(f"{name}: {problem}" for name, problem in exc.problems.items())) from None
-    values = {name: clean[name] for name in fields}
-    return _Planned(record_id, kind, values, status, author, existing is not None,
-                    bool(existing and existing.deleted))
+    return ImportItem(record_id, kind, fields, author, status)
+
+
+def _parse_import(
+    items: list[Any], file_digest: str, default_author: str
+) -> tuple[dict[int, ImportItem], dict[int, str]]:
+    """The items that parse, by their position in the file, and the problem
+    of each other one."""
+    parsed: dict[int, ImportItem] = {}
+    problems: dict[int, str] = {}
+    seen: set[str] = set()
+    for position, item in enumerate(items):
+        try:
+            entry = _parse_import_item(item, position, file_digest, default_author)
+            if entry.record_id in seen:
+                raise ValueError(f"record {entry.record_id} appears twice in the file")
+            seen.add(entry.record_id)
+            parsed[position] = entry
+        except ValueError as exc:
+            problems[position] = str(exc)
+    return parsed, problems
+
+
+def _refuse_if_any(problems: dict[int, str], total: int) -> None:
+    if not problems:
+        return
+    lines = [f"record {position}: {problem}" for position, problem in sorted(problems.items())]
+    for line in lines[:20]:
+        _err(line)
+    if len(lines) > 20:
+        _err(f"... and {len(lines) - 20} more")
+    raise Failed(f"nothing was imported: {len(problems)} record(s) of {total} are not valid")
+
+
+def _store_problems(exc: ValidationFailed, positions: Sequence[int]) -> dict[int, str]:
+    """The store's ``"index.field"`` problems as one line per record, by the
+    record's position in the file (``positions[index]``)."""
+    by_position: dict[int, list[str]] = {}
+    for key, problem in exc.problems.items():
+        index, _, name = key.partition(".")
+        line = f"{name}: {problem}" if name else str(problem)
+        by_position.setdefault(positions[int(index)], []).append(line)
+    return {position: "; ".join(lines) for position, lines in by_position.items()}
 
 
 def _import(args: argparse.Namespace, store: Store) -> int:
-    items = _load_import(Path(args.file))
-    author = replica.sync_meta(store).display_name or replica.sync_meta(store).username or ""
-    plans: list[_Planned] = []
-    problems: list[str] = []
-    seen: set[str] = set()
-    for index, item in enumerate(items):
-        try:
-            plan = _check_import_item(store, item, author)
-            if plan.record_id in seen:
-                raise ValueError(f"record {plan.record_id} appears twice in the file")
-            seen.add(plan.record_id)
-            plans.append(plan)
-        except ValueError as exc:
-            problems.append(f"record {index}: {exc}")
-    if problems:
-        for line in problems[:20]:
-            _err(line)
-        if len(problems) > 20:
-            _err(f"... and {len(problems) - 20} more")
-        raise Failed(f"nothing was imported: {len(problems)} record(s) of {len(items)} are not valid")
-    created = updated = 0
+    items, digest = _load_import(Path(args.file))
+    meta = replica.sync_meta(store)
+    parsed, problems = _parse_import(items, digest, meta.display_name or meta.username or "")
     try:
-        for plan in plans:
-            if plan.exists:
-                if plan.deleted:
-                    store.restore(plan.record_id)
-                if store.update(plan.record_id, plan.values).changed or plan.deleted:
-                    updated += 1
-            else:
-                store.create(plan.kind, plan.values, author=plan.author, record_id=plan.record_id)
-                created += 1
-            if plan.status is not None and store.get(plan.record_id).status != plan.status:
-                store._set_meta_field(plan.record_id, "status", plan.status)
+        # With problems already, only check the rest, to report them all at once.
+        counts = store.import_records(list(parsed.values()), check_only=bool(problems))
+    except ValidationFailed as exc:
+        problems.update(_store_problems(exc, list(parsed)))
+    except DiskFullError as exc:
+        raise Failed(f"nothing was imported: the disk is full ({exc}). "
+                     "Free some space and import the file again.") from exc
     except FieldbookError as exc:
-        raise Failed(
-            f"the import stopped after {created + updated} record(s): {exc}. "
-            "Importing the same file again finishes it."
-        ) from exc
-    _out(f"Imported {len(plans)} record(s): {created} new, {updated} updated, "
-         f"{len(plans) - created - updated} unchanged.")
+        raise Failed(f"nothing was imported: {exc}") from exc
+    _refuse_if_any(problems, len(items))
+    _out(f"Imported {len(parsed)} record(s): {counts.created} new, {counts.updated} updated, "
+         f"{counts.unchanged} unchanged.")
     return EXIT_OK
 
 

@@ -49,6 +49,7 @@ from app.errors import (
     StoreTooNewError,
     ValidationFailed,
 )
+from app.i18n_marker import QT_TRANSLATE_NOOP
 from app.models import schema
 from app.models.fields import (
     REVISION_FIELDS,
@@ -69,6 +70,26 @@ _RECORDS = cast(Table, Record.__table__)
 _CHANGES = cast(Table, Change.__table__)
 # Every column some kind indexes for search (what index_pending reads).
 _SEARCHABLE = tuple(dict.fromkeys(f.name for k in Kind for f in kind_spec(k).fields if f.searchable))
+
+
+# Meta keys of the signed-in account (written by app/sync/replica.py).
+_ACCOUNT_USER_ID = "user_id"
+_ACCOUNT_ROLE = "role"
+_WRITES_ANY_RECORD = "admin"  # the role the server lets change anyone's records
+_NOT_YOURS = QT_TRANSLATE_NOOP(
+    "Validation", "This record belongs to someone else: you can read it, but not change or delete it."
+)
+
+
+class RecordReadOnly(ValidationFailed):
+    """The signed-in user may not change this record: it is someone else's.
+    The server would refuse the change; refusing it here keeps it from
+    showing on this laptop first. Its problem is English source text,
+    translated by the UI under context "Validation"."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__({"record": Problem(_NOT_YOURS)})
+        self.record_id = record_id
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,48 @@ class SaveResult:
     changed: tuple[str, ...]
 
 
+class _RollBack(Exception):
+    """Raised inside a write transaction to undo it on purpose."""
+
+
+class _WholeRecordProblem(Exception):
+    """An imported item that is wrong as a whole (not in one field): a record
+    here of another kind, an unknown status."""
+
+
+@dataclass
+class _ImportBatch:
+    """An import under way in its transaction: the new records' rows (one
+    clock tick for all), how many existing ones changed, every problem."""
+
+    new_rows: list[tuple[dict[str, Any], list[dict[str, Any]], str]] = field(default_factory=list)
+    updated: int = 0
+    problems: dict[str, object] = field(default_factory=dict)
+    clock: int | None = None
+    known: int = 0
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    """One record of an import (``fieldbook import``): its id, kind, the
+    fields the file gives, who wrote it and, if given, its status."""
+
+    record_id: str
+    kind: str
+    fields: Mapping[str, Any]
+    author: str
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """What :meth:`Store.import_records` did."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """What the list shows: one kind, optional filters, one sort column."""
@@ -127,6 +190,7 @@ class RecordRow:
     updated_at: dt.datetime
     cells: tuple[Any, ...] = field(default_factory=tuple)
     revision: int = 1  # its number in its revision chain ("rev. N" above 1)
+    author: str = ""  # who wrote it (lists: a trainer's Author column)
 
 
 @dataclass(frozen=True)
@@ -374,16 +438,17 @@ class Store:
         """One page of the list, sorted; ties broken by rowid so pages never overlap."""
         spec = kind_spec(query.kind)
         cells = [_RECORDS.c[name] for name in spec.list_columns]
-        sort = query.sort if query.sort in query.sortable() else "updated_at"
+        # "author": a trainer's lists have an Author column (not a kind's field).
+        sort = query.sort if query.sort in (*query.sortable(), "author") else "updated_at"
         order: list[Any] = [_RECORDS.c[sort], literal_column("records.rowid")]
         stmt = self._filtered(
             query, _RECORDS.c.id, _RECORDS.c.kind, _RECORDS.c.status, _RECORDS.c.updated_at,
-            _RECORDS.c.revision, *cells,
+            _RECORDS.c.revision, _RECORDS.c.author, *cells,
         )
         stmt = stmt.order_by(*(c.desc() if query.descending else c.asc() for c in order))
         with self._read() as session:
             rows = session.execute(stmt.offset(offset).limit(limit)).all()
-        return [RecordRow(r[0], r[1], r[2], r[3], tuple(r[5:]), r[4] or 1) for r in rows]
+        return [RecordRow(r[0], r[1], r[2], r[3], tuple(r[6:]), r[4] or 1, r[5]) for r in rows]
 
     _SEARCH_SQL = """
         SELECT r.id, r.kind, r.status, r.updated_at,
@@ -426,6 +491,27 @@ class Store:
             ]
 
     # --- writing -------------------------------------------------------------
+
+    def sign_unsynced_records(self, author: str) -> int:
+        """Sign every record not yet on the server (no owner yet) with
+        ``author``, in one transaction; returns how many changed.
+
+        At sign-in: records written before it carry the name typed at first
+        start (or, from older versions, the OS login). The author is not a
+        versioned field and never goes through the change log: the server
+        names it from the account on a record's first push and pulls carry it
+        back, so this only makes the laptop say now what the server will."""
+        name = author.strip()
+        if not name:
+            return 0
+        with self._write() as session:
+            result = session.execute(
+                update(Record)
+                .where(Record.owner_id.is_(None), Record.author != name)
+                .values(author=name)
+                .execution_options(synchronize_session=False)
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def renew_device_id(self) -> str:
         """Become a new device for sync, keeping every record and unsent change.
@@ -722,6 +808,77 @@ class Store:
             self._insert(session, rows)
             return [record_row["id"] for record_row, _changes, _body in rows]
 
+    def import_records(self, items: Sequence[ImportItem], *, check_only: bool = False) -> ImportCounts:
+        """Write many records in one transaction, so an import is all or
+        nothing even when the process is killed or the disk fills up.
+
+        A record whose id is here already gets the given fields as local
+        edits (restored first if deleted), so they sync and a repeat changes
+        nothing; the others are created with their id. Every item is checked
+        inside the transaction: if any is bad, nothing is written and
+        ``ValidationFailed`` maps ``"position.field"`` (``"position"`` for the
+        record as a whole) to the problem, for every bad item. With
+        ``check_only`` the transaction is rolled back even when all is well.
+        """
+        batch = _ImportBatch()
+        try:
+            with self._write() as session:
+                for position, item in enumerate(items):
+                    self._import_one(session, batch, position, item)
+                if batch.problems:
+                    raise ValidationFailed(batch.problems)
+                if check_only:
+                    raise _RollBack
+                if batch.new_rows:
+                    self._insert(session, batch.new_rows)
+                self._import_statuses(session, items, {row[0]["id"] for row in batch.new_rows})
+        except _RollBack:
+            pass
+        created = len(batch.new_rows)
+        return ImportCounts(created, batch.updated, len(items) - created - batch.updated)
+
+    def _import_one(self, session: Session, batch: _ImportBatch, position: int, item: ImportItem) -> None:
+        """Check one imported item and apply it: a new record joins the batch
+        (inserted together), an existing one is updated now. A problem is
+        noted in the batch rather than raised, so every bad item is reported."""
+        try:
+            if item.status is not None and item.status not in {s.value for s in Status}:
+                raise _WholeRecordProblem(f"unknown status {item.status!r}")
+            record = session.get(Record, item.record_id)
+            if record is not None:
+                batch.updated += self._import_into(session, record, item)
+                return
+            clean = self._check(item.kind, item.fields, set(item.fields))
+            if batch.clock is None:
+                batch.clock, batch.known = self._tick(session), self._cursor(session)
+            batch.new_rows.append(self._new_rows(
+                item.kind, clean, author=item.author, record_id=item.record_id,
+                clock=batch.clock, known=batch.known))
+        except ValidationFailed as exc:
+            batch.problems.update({f"{position}.{name}": p for name, p in exc.problems.items()})
+        except _WholeRecordProblem as exc:
+            batch.problems[str(position)] = str(exc)
+
+    def _import_into(self, session: Session, record: Record, item: ImportItem) -> bool:
+        """Apply an imported item to the record of its id; whether anything changed."""
+        if record.kind != item.kind:
+            raise _WholeRecordProblem(f"record {record.id} exists here as a {record.kind}, not a {item.kind}")
+        restored = record.deleted
+        if restored:
+            self._check_may_change(session, record)
+            self._write_meta(session, record, "deleted", False)
+        changed = self._update_in(session, record.id, item.fields).changed
+        new_status = item.status is not None and record.status != item.status
+        if new_status:
+            self._write_meta(session, record, "status", item.status)
+        return bool(restored or changed or new_status)
+
+    def _import_statuses(self, session: Session, items: Sequence[ImportItem], created: set[str]) -> None:
+        """New records start as drafts; give those the file says otherwise their status."""
+        for item in items:
+            if item.record_id in created and item.status not in (None, Status.DRAFT.value):
+                self._write_meta(session, session.get_one(Record, item.record_id), "status", item.status)
+
     def update(self, record_id: str, changes: Mapping[str, Any]) -> SaveResult:
         """Save the fields in ``changes``; only those that differ are logged.
 
@@ -737,6 +894,7 @@ class Store:
         record = session.get(Record, record_id)
         if record is None or record.deleted:
             raise RecordNotFound(record_id)
+        self._check_may_change(session, record)
         spec = kind_spec(record.kind)
         current = self._values(record)
         clean = self._check(record.kind, {**current, **changes}, set(changes))
@@ -757,7 +915,24 @@ class Store:
             record = session.get(Record, record_id)
             if record is None:
                 raise RecordNotFound(record_id)
+            self._check_may_change(session, record)
             return self._write_meta(session, record, name, value)
+
+    @staticmethod
+    def _check_may_change(session: Session, record: Record) -> None:
+        """``RecordReadOnly`` unless the signed-in user may change ``record``:
+        it has no owner yet (made here), it is theirs, or they are an admin
+        (the server's rule, ``permissions.can_write_content``)."""
+        if record.owner_id is None:
+            return
+        account = dict(session.execute(
+            select(Meta.key, Meta.value).where(Meta.key.in_((_ACCOUNT_USER_ID, _ACCOUNT_ROLE)))
+        ).all())
+        user_id = account.get(_ACCOUNT_USER_ID)
+        if not user_id or account.get(_ACCOUNT_ROLE) == _WRITES_ANY_RECORD:
+            return
+        if int(user_id) != record.owner_id:
+            raise RecordReadOnly(record.id)
 
     def _write_meta(self, session: Session, record: Record, name: str, value: Any) -> RecordData:
         """Set a tracked meta field (``status``, ``deleted``) of ``record`` in the
@@ -887,9 +1062,12 @@ def restore_backup(backup: Path, path: Path) -> None:
 
 __all__ = [
     "ChangeRow",
+    "ImportCounts",
+    "ImportItem",
     "ListQuery",
     "Problem",
     "RecordData",
+    "RecordReadOnly",
     "RecordRow",
     "SaveResult",
     "Store",

@@ -1,4 +1,5 @@
-"""ASGI middleware: body limits and gzip requests, the protocol check.
+"""ASGI middleware: body limits and gzip requests, the protocol check, and
+reading a refused body to its end so that its answer arrives.
 
 Responses are compressed by Starlette's ``GZipMiddleware`` (see ``app.py``).
 """
@@ -22,6 +23,12 @@ from app.sync.protocol import (
     inflate,
 )
 
+# A body the app did not read (refused early: 401, 413, 415, 422...) is read
+# and dropped up to this many bytes before the answer goes out; past it the
+# answer says ``Connection: close`` and nothing more is read. Fieldbook's own
+# bodies are far smaller (MAX_BODY_BYTES, a blob piece), so its clients always
+# get the answer and its reason.
+DRAIN_MAX_BYTES = 2 * MAX_BODY_BYTES
 SYNC_PREFIX = API_PREFIX + "/sync/"
 BLOBS_PREFIX = API_PREFIX + BLOBS_PATH + "/"
 TOO_OLD_MESSAGE = "This version of Fieldbook is too old for the server. Please update Fieldbook."
@@ -126,6 +133,87 @@ def _is_blob_upload(scope: Scope) -> bool:
 def _too_large(limit: int, *, inflated: bool = False) -> str:
     what = "once decompressed" if inflated else "as sent"
     return f"The request is too large ({what}: the limit is {limit // (1024 * 1024)} MB)."
+
+
+class DrainBodyMiddleware:
+    """Read what is left of the request body before answering, so that the
+    client reads the answer.
+
+    A client such as ``requests`` sends the whole body before it reads the
+    answer. If the server answers early and then closes the connection (a
+    413 says ``Connection: close``) with bytes of the body still unread,
+    the kernel resets the connection, and the answer is lost on the way: the
+    client sees a broken pipe instead of the 4xx and its reason. So the rest
+    of the body (up to ``limit`` bytes) is read and dropped first; a body
+    declared larger than that is answered at once with ``Connection: close``,
+    so that nobody can make the server read without end. A client that asked
+    to ``Expect: 100-continue`` and was not asked for the body does not send it.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = DRAIN_MAX_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        body = _BodyProgress()
+
+        async def counting_receive() -> Message:
+            message = await receive()
+            body.note(message)
+            return message
+
+        async def draining_send(message: Message) -> None:
+            starts = message["type"] == "http.response.start"
+            if starts and not body.done and not await self._drain(scope, body, counting_receive):
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, counting_receive, draining_send)
+
+    async def _drain(self, scope: Scope, body: _BodyProgress, receive: Receive) -> bool:
+        """Read the rest of the body; False if it is left unread (too large,
+        or never asked for behind ``Expect: 100-continue``)."""
+        headers = Headers(scope=scope)
+        if not body.started and headers.get("expect", "").lower() == "100-continue":
+            return False
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) - body.size > self.limit:
+            return False
+        drained = 0
+        while not body.done:
+            size = body.size
+            await receive()
+            drained += body.size - size
+            if drained > self.limit:
+                return False
+        return True
+
+
+class _BodyProgress:
+    """How much of the request body the app has read, and whether all of it."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.started = False
+        self.done = False
+
+    def note(self, message: Message) -> None:
+        self.started = True
+        if message["type"] == "http.disconnect":
+            self.done = True
+        elif message["type"] == "http.request":
+            self.size += len(message.get("body", b""))
+            self.done = not message.get("more_body", False)
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = Headers(scope=scope)
+    length = headers.get("content-length", "").strip()
+    return (length not in ("", "0")) or "transfer-encoding" in headers
 
 
 class ProtocolMiddleware:

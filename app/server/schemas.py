@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.sync.blob_protocol import ALLOWED_TYPES, OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
 
 USERNAME_MAX = 64
 PASSWORD_MIN = 8
@@ -27,16 +30,59 @@ def _encodable(value: str) -> str:
     return value
 
 
-# Text that can be stored and encoded. Put length limits *before* the validator
+# What ``_encodable`` refuses, said in the OpenAPI schema (it stays the check:
+# its message is clearer than a pattern's). Only NUL: lone surrogates cannot
+# be written in a pattern every JSON-schema validator compiles (Rust's regex
+# refuses them), and no generator of text makes them.
+TEXT_PATTERN = r"^[^\u0000]*$"
+_TEXT_SCHEMA = Field(json_schema_extra={"pattern": TEXT_PATTERN})
+
+# Text that can be stored and encoded (it states its own pattern: for another
+# one, use ``str`` with that pattern instead). Put length limits *before* the validator
 # (``Annotated[str, Field(max_length=9), AfterValidator(_encodable)]``) for
 # pydantic's "String should have at most 9 characters" message.
-Text = Annotated[str, AfterValidator(_encodable)]
-UsernameField = Annotated[str, Field(min_length=1, max_length=USERNAME_MAX), AfterValidator(_encodable)]
-PasswordField = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX), AfterValidator(_encodable)]
+Text = Annotated[str, _TEXT_SCHEMA, AfterValidator(_encodable)]
+
+
+UsernameField = Annotated[str, Field(min_length=1, max_length=USERNAME_MAX), _TEXT_SCHEMA,
+                          AfterValidator(_encodable)]
+PasswordField = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX), _TEXT_SCHEMA,
+                          AfterValidator(_encodable)]
 NewPasswordField = Annotated[
-    str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX), AfterValidator(_encodable)
+    str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX), _TEXT_SCHEMA, AfterValidator(_encodable)
 ]
-TokenField = Annotated[str, Field(min_length=1, max_length=REFRESH_TOKEN_MAX), AfterValidator(_encodable)]
+TokenField = Annotated[str, Field(min_length=1, max_length=REFRESH_TOKEN_MAX), _TEXT_SCHEMA,
+                       AfterValidator(_encodable)]
+
+
+# --- blobs: what the endpoints check themselves (app/server/routers/blobs.py), stated
+# here for the OpenAPI schema. The checks stay there, with their own codes
+# (``invalid_sha``, ``invalid_header``): FastAPI only describes these.
+
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+Sha256Path = Annotated[str, Path(
+    description="the file's SHA-256: 64 lower-case hex digits (else 422 `invalid_sha`)",
+    json_schema_extra={"pattern": SHA256_PATTERN},
+)]
+_WHOLE_BYTES = 15  # digits of a byte count the server reads
+
+
+def blob_piece_headers() -> list[dict[str, object]]:
+    """The OpenAPI parameters of an upload's headers (``openapi_extra``): the
+    endpoint reads them itself, to answer ``invalid_header`` (422) or
+    ``unsupported_type`` (415) with a message, so they are declared here
+    rather than by FastAPI."""
+    def header(name: str, description: str, schema: dict[str, object]) -> dict[str, object]:
+        return {"name": name, "in": "header", "required": True, "description": description,
+                "schema": {"type": "string", **schema}}
+
+    return [
+        header(SIZE_HEADER, "The whole file's size in bytes (at least 1; the server's limit: 413)",
+               {"pattern": r"^0*[1-9][0-9]*$", "maxLength": _WHOLE_BYTES}),
+        header(TYPE_HEADER, "Its media type", {"enum": sorted(ALLOWED_TYPES)}),
+        header(OFFSET_HEADER, "Where this body starts, in bytes",
+               {"pattern": r"^[0-9]+$", "maxLength": _WHOLE_BYTES}),
+    ]
 
 
 class _Strict(BaseModel):
@@ -75,6 +121,11 @@ class TokenResponse(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="seconds until the access token expires")
     user: UserOut
+    notice: Literal["session_revoked_reuse"] | None = Field(
+        default=None,
+        description="sign-in only: a session of this user was ended because its refresh token "
+        "was used twice (a copy may be in someone else's hands); told once",
+    )
 
 
 class HealthResponse(BaseModel):

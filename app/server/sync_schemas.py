@@ -7,18 +7,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from app.server.schemas import Text
 from app.sync.protocol import (
     MAX_PUSH_CHANGES,
     MAX_PUSH_REVIEWS,
     MAX_REVIEW_BODY,
+    MIN_SUPPORTED_PROTOCOL,
+    PROTOCOL_VERSION,
     PULL_PAGE_MAX,
     SERVER_DEVICE,
 )
 
-SEQ_LIMIT = 2**62  # clocks, seqs and cursors are below this
+# Clocks, seqs and cursors are below this: JSON's safe integers, which every
+# JSON reader (JavaScript's, validators working in floats) takes exactly. Real
+# ones stay far below: a million changes a day would take 24 million years.
+SEQ_LIMIT = 2**53
 MAX_FIELDS_PER_CHANGE = 64  # a kind has about 20 fields; more is not a real change
 MAX_SCOPE = 100_000  # owner ids in a pull's scope
 MAX_RESUME_CHARS = 1_000_000
@@ -33,10 +38,30 @@ REVIEW_ACTION_MAX = 32
 WRITTEN_AT_MAX = 64
 
 KindName = Literal["lesson_plan", "training", "exchange"]
-Seq = Annotated[int, Field(ge=0, lt=SEQ_LIMIT)]
-OwnerId = Annotated[int, Field(ge=1, lt=SEQ_LIMIT)]
+
+
+def _whole(value: object) -> object:
+    """JSON has one kind of number: to a JSON schema (and to clients that
+    write every number as a float) ``7.0`` is the integer 7, so it is taken
+    as such; anything else is left to the strict check."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = BeforeValidator(_whole)
+Seq = Annotated[int, Field(ge=0, lt=SEQ_LIMIT), Whole]
+OwnerId = Annotated[int, Field(ge=1, lt=SEQ_LIMIT), Whole]
 RecordId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 FieldName = Annotated[str, StringConstraints(pattern=FIELD_PATTERN)]
+# The range the schema states is the one this server speaks; outside it the
+# answer says which side is too old (426 below, 400 ``protocol_too_new`` above),
+# so only the plausible range is refused by the model itself.
+Protocol = Annotated[int, Field(
+    ge=1, lt=1000, json_schema_extra={"minimum": MIN_SUPPORTED_PROTOCOL, "maximum": PROTOCOL_VERSION},
+    description=f"the sync protocol of the request: this server speaks {MIN_SUPPORTED_PROTOCOL} to "
+    f"{PROTOCOL_VERSION} (426 `client_too_old` below, 400 `protocol_too_new` above)",
+), Whole]
 
 
 def _not_server(value: str) -> str:
@@ -45,7 +70,10 @@ def _not_server(value: str) -> str:
     return value
 
 
-DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_PATTERN), AfterValidator(_not_server)]
+DeviceId = Annotated[
+    str, StringConstraints(pattern=DEVICE_PATTERN), AfterValidator(_not_server),
+    Field(json_schema_extra={"not": {"const": SERVER_DEVICE}}),
+]
 
 
 class _Strict(BaseModel):
@@ -58,23 +86,34 @@ class PushChangeModel(_Strict):
     kind: KindName
     clock: Seq = Field(description="Lamport clock of the local transaction")
     known: Seq = Field(description="the client's pull cursor when the edit was made")
-    fields: dict[FieldName, Any] = Field(max_length=MAX_FIELDS_PER_CHANGE)
+    fields: dict[FieldName, Any] = Field(
+        max_length=MAX_FIELDS_PER_CHANGE, json_schema_extra={"additionalProperties": False},
+        description="field name -> new value (a name not of the kind rejects the group)",
+    )
 
 
-def _ascending(changes: list[PushChangeModel]) -> list[PushChangeModel]:
-    """Each record's groups in the order of their seq (they are applied in
-    that order); groups of different records may come in any order (the
-    client puts those of one kind together: they compress far better)."""
+ORDER_CODE = "changes_out_of_order"
+
+
+def order_problem(changes: list[PushChangeModel]) -> str | None:
+    """Why the groups are not in an order the server can apply, or ``None``.
+
+    Seqs are unique, and each record's groups come in the order of their seq
+    (they are applied in that order); groups of different records may come in
+    any order (the client puts those of one kind together: they compress far
+    better). A JSON schema cannot state a rule across items, so the endpoint
+    checks this and answers 422 ``changes_out_of_order``: a code of its own
+    tells clients (and schema fuzzers) it is this rule and not the shape."""
     last: dict[str, int] = {}
     seen: set[int] = set()
     for change in changes:
         if change.seq in seen:
-            raise ValueError("two changes have the same seq")
+            return f"Two changes have the same seq ({change.seq})."
         seen.add(change.seq)
         if last.get(change.record_id, -1) > change.seq:
-            raise ValueError("the changes of a record must be in the order of their seq")
+            return f"The changes of record {change.record_id} must come in the order of their seq."
         last[change.record_id] = change.seq
-    return changes
+    return None
 
 
 class PushReviewModel(_Strict):
@@ -99,11 +138,11 @@ class PushReviewModel(_Strict):
 
 
 class PushRequestModel(_Strict):
-    protocol: Annotated[int, Field(ge=1, lt=1000)]
+    protocol: Protocol
     device_id: DeviceId
-    changes: Annotated[
-        list[PushChangeModel], Field(max_length=MAX_PUSH_CHANGES), AfterValidator(_ascending)
-    ]
+    changes: Annotated[list[PushChangeModel], Field(max_length=MAX_PUSH_CHANGES)] = Field(
+        description=f"seqs unique, each record's in ascending order (else 422 `{ORDER_CODE}`)"
+    )
     reviews: Annotated[list[PushReviewModel], Field(max_length=MAX_PUSH_REVIEWS)] | None = Field(
         default=None, description="review entries, applied after `changes` in the same transaction"
     )
@@ -119,6 +158,11 @@ class PushResultModel(BaseModel):
     outcome: Literal["applied", "merged", "conflict", "rejected"]
     reason: str | None = None
     fields: list[str] | None = None
+    current: dict[str, list[Any] | None] | None = Field(
+        default=None,
+        description="rejected, of a record the user sees: each field of the group as the server "
+        "holds it, `[value, clock, device]` (null: no version); the client puts its copy back",
+    )
 
 
 class ReviewResultModel(BaseModel):
@@ -137,13 +181,13 @@ class PushResponseModel(BaseModel):
 
 
 class PullRequestModel(_Strict):
-    protocol: Annotated[int, Field(ge=1, lt=1000)]
+    protocol: Protocol
     cursor: Seq
     scope: Annotated[list[OwnerId], Field(max_length=MAX_SCOPE)] | None
-    limit: Annotated[int, Field(ge=0, lt=SEQ_LIMIT)] | None = Field(
+    limit: Annotated[int, Field(ge=0, lt=SEQ_LIMIT), Whole] | None = Field(
         default=None, description=f"records per page; at most {PULL_PAGE_MAX} are sent"
     )
-    resume: Annotated[Text, Field(max_length=MAX_RESUME_CHARS, pattern=r"^[0-9]+:[0-9,]*$")] | None = (
+    resume: Annotated[str, Field(max_length=MAX_RESUME_CHARS, pattern=r"^[0-9]+:[0-9,]*$")] | None = (
         Field(default=None, description="the previous page's `resume`, while `more` was true")
     )
     device_id: DeviceId | None = Field(

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.server.db import Cohort, RefreshToken, User
-from app.server.middleware import BodyLimitMiddleware
+from app.server.middleware import BodyLimitMiddleware, DrainBodyMiddleware
+from app.server.tables import Cohort, RefreshToken, User
 from app.sync.protocol import MAX_BODY_BYTES, MAX_INFLATED_BYTES
 
 LOGIN = "/api/v1/auth/login"
@@ -256,8 +256,8 @@ def test_bad_protocol_headers(client: Any, make_user: Any, auth_headers: Any) ->
         assert response.json()["error"]["message"] == (
             "This version of Fieldbook is too old for the server. Please update Fieldbook."
         )
-    for value in ("abc", "1.0", "-1", "99999999999999999999", "١".encode()):
-        response = client.post("/api/v1/sync/pull", json={}, headers={**headers, "Fieldbook-Protocol": value})
+    for bad in ("abc", "1.0", "-1", "99999999999999999999", "١".encode()):
+        response = client.post("/api/v1/sync/pull", json={}, headers={**headers, "Fieldbook-Protocol": bad})
         assert_error(response, 400, "bad_protocol")
     # Auth endpoints do not need the header (sign-in works from any version).
     assert client.get("/api/v1/me", headers={"Authorization": headers["Authorization"]}).status_code == 200
@@ -364,3 +364,52 @@ def test_inflated_bytes_are_counted() -> None:
     assert seen["body"] == b"a" * 60
     assert seen["headers"] == {b"content-length": b"60"}  # the app sees a plain body
     assert _call(*gz(b"a" * 61)) == (413, {})
+
+
+def _refused_early(chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> tuple[int, int, bool]:
+    """Run DrainBodyMiddleware (limit 100 bytes) over an app that answers 401
+    without reading the body: (bytes read from the client, answers sent,
+    whether the answer says ``Connection: close``)."""
+    import asyncio
+
+    pending = list(chunks)
+    read = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        if not pending:
+            return {"type": "http.disconnect"}
+        chunk = pending.pop(0)
+        read += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def refusing_app(_scope: Any, _receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 401, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"no"})
+
+    scope = {"type": "http", "method": "PUT", "path": "/x", "headers": headers}
+    asyncio.run(DrainBodyMiddleware(refusing_app, limit=100)(scope, receive, send))  # type: ignore[arg-type]
+    closes = (b"connection", b"close") in sent[0]["headers"]
+    return read, len(sent), closes
+
+
+def test_a_refused_body_is_read_before_the_answer() -> None:
+    """So the client, still sending, reads the answer (no reset in its way)."""
+    length = [(b"content-length", b"90")]
+    assert _refused_early([b"x" * 30] * 3, length) == (90, 2, False)
+    chunked = [(b"transfer-encoding", b"chunked")]
+    assert _refused_early([b"x" * 30] * 3, chunked) == (90, 2, False)
+
+
+def test_a_refused_body_past_the_limit_is_not_read() -> None:
+    """Nobody makes the server read without end: past the limit, the answer
+    closes the connection instead."""
+    assert _refused_early([b"x" * 60] * 3, [(b"content-length", b"180")]) == (0, 2, True)
+    read, _, closes = _refused_early([b"x" * 60] * 3, [(b"transfer-encoding", b"chunked")])
+    assert read <= 100 + 60 and closes
+    waiting = [(b"content-length", b"90"), (b"expect", b"100-continue")]
+    assert _refused_early([b"x" * 30] * 3, waiting) == (0, 2, True), "a body never asked for stays unsent"
