@@ -91,6 +91,8 @@ class LessonPlan(Record):
     homework: Mapped[str] = mapped_column(Text, default="", nullable=True)
     reflection: Mapped[str] = mapped_column(Text, default="", nullable=True)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=True)
+    # Schema v7: what has no field of its own (an imported plan's 板书设计…).
+    notes: Mapped[str] = mapped_column(Text, default="", nullable=True)
 
     __mapper_args__ = {"polymorphic_identity": "lesson_plan"}
 

@@ -243,9 +243,11 @@ def rebuild_index(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO search_index (search_index) VALUES ('delete-all')")
     else:
         conn.execute("DELETE FROM search_index")
+    # An early upgrade step runs before later steps add their columns (v7's notes).
+    present = {row[1] for row in conn.execute("SELECT * FROM pragma_table_info('records')")}
     for kind in ("lesson_plan", "training", "exchange"):
         spec = kind_spec(kind)
-        columns = searchable_columns(kind)
+        columns = [c for c in searchable_columns(kind) if c in present]
         json_columns = {
             f.name for f in spec.fields if f.type in (FieldType.STEPS, FieldType.TAGS)
         }

@@ -52,7 +52,7 @@ from app.ui.i18n import tr_choice
 from app.ui.main_window import DateFilterEdit
 from app.ui.review_panel import REVIEWER_ROLES
 from app.ui.tasks import TaskRunner, log_failure
-from app.ui.widgets import filter_combo, read_only_flags, refill_combo
+from app.ui.widgets import filter_combo, read_only_flags, refill_combo, select_all_on_focus
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -226,6 +226,7 @@ class DashboardPage(QWidget):
         self._stale.setObjectName("dashboard_stale_days")
         self._stale.setRange(1, MAX_STALE_DAYS)
         self._stale.setValue(reviews.DEFAULT_STALE_DAYS)
+        select_all_on_focus(self._stale)  # the number typed replaces the one shown
         self._stale.valueChanged.connect(lambda _value: self.reload())
         self._export = QPushButton(self)
         self._export.setObjectName("dashboard_export")

@@ -7,25 +7,24 @@ waits on the disk. Deleting is undoable with Ctrl+Z through a ``QUndoStack``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QDate, QEvent, QItemSelection, QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QGuiApplication,
     QIcon,
     QKeySequence,
-    QMouseEvent,
     QShortcut,
+    QShowEvent,
     QUndoCommand,
     QUndoStack,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateEdit,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -39,21 +38,30 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableView,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.errors import FieldbookError
+from app.errors import FieldbookError, ValidationFailed
 from app.models.fields import Kind, Status, kind_spec
 from app.models.store import ListQuery, RecordData, Store
-from app.models.validation import MAX_YEAR, MIN_YEAR
-from app.ui import settings
+from app.models.validation import Problem
+from app.ui import settings, style
+from app.ui.documents_ui import DocumentActions
 from app.ui.editors import RecordEditor
-from app.ui.i18n import Translations, tr_choice, tr_kind, tr_status
-from app.ui.list_model import RecordTableModel, SearchResultsModel
+from app.ui.empty_state import EmptyStack, EmptyState
+from app.ui.i18n import Translations, tr_choice, tr_kind, tr_problem, tr_status
+from app.ui.list_model import (
+    CAPPED_COLUMN_EM,
+    RecordTableModel,
+    SearchResultsModel,
+    column_width,
+)
 from app.ui.settings_dialog import SettingsDialog, author_name
 from app.ui.tasks import TaskRunner, log_failure
-from app.ui.widgets import refill_combo
+from app.ui.welcome import WelcomePage, is_first_run
+from app.ui.widgets import DateFilterEdit, refill_combo
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -61,11 +69,19 @@ SEARCH_DELAY_MS = 150
 STATUS_MESSAGE_MS = 10_000
 DEFAULT_SIZE = (1200, 760)
 DEFAULT_SPLITTER_SIZES = (150, 470, 580)
+FIRST_START_SHARE = 0.9  # of the free screen, at most, for the first start's window
+LIST_SHARE = 0.6  # of the room right of the sidebar, at most, for the list by default
 # How far to page through the list looking for a record to select.
 FIND_ROW_LIMIT = 2_000
 
-_ANY_DATE = QDate(MIN_YEAR - 1, 12, 31)
 PAGE_PREFIX = "page:"  # sidebar items that open a page (the review queue…), not a kind
+# Our line icons (resources/icons/) for the kinds, the pages and the actions.
+KIND_ICONS = {Kind.LESSON_PLAN.value: "lesson_plan", Kind.TRAINING.value: "training",
+              Kind.EXCHANGE.value: "exchange"}
+PAGE_ICONS = {"review_queue": "review_queue", "dashboard": "dashboard"}
+ACTION_ICONS = {"action_new": "new", "action_save": "save", "action_delete": "delete",
+                "action_undo": "undo", "action_redo": "redo", "action_duplicate": "duplicate",
+                "action_find": "search", "action_sync_now": "sync", "action_sign_in": "sign_in"}
 
 
 def _shortcut(standard: QKeySequence.StandardKey, fallback: str) -> list[QKeySequence]:
@@ -77,39 +93,6 @@ def _shortcut(standard: QKeySequence.StandardKey, fallback: str) -> list[QKeySeq
 
 def _escape_mnemonic(text: str) -> str:
     return text.replace("&", "&&")
-
-
-class DateFilterEdit(QDateEdit):
-    """A date with an "any date" value (shown as "—") below the real range."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setCalendarPopup(True)
-        self.setDisplayFormat("yyyy-MM-dd")
-        self.setDateRange(_ANY_DATE, QDate(MAX_YEAR, 12, 31))
-        self.setSpecialValueText("—")
-        self.setDate(_ANY_DATE)
-
-    def value(self) -> dt.date | None:
-        date = self.date()
-        if date == _ANY_DATE:
-            return None
-        return dt.date(date.year(), date.month(), date.day())
-
-    def clear_value(self) -> None:
-        self.setDate(_ANY_DATE)
-
-    def stepBy(self, steps: int) -> None:
-        if self.value() is None and steps > 0:
-            self.setDate(QDate.currentDate())  # not 1990-01-01
-            return
-        super().stepBy(steps)
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        super().mousePressEvent(event)
-        if self.value() is None:  # open the calendar on this month, not 1989
-            today = QDate.currentDate()
-            self.calendarWidget().setCurrentPage(today.year(), today.month())
 
 
 class DeleteRecordCommand(QUndoCommand):
@@ -183,7 +166,11 @@ class MainWindow(QMainWindow):
         self._editor_pane.setObjectName("editor_pane")
         self._editor_pane_layout = QVBoxLayout(self._editor_pane)
         self._editor_pane_layout.setContentsMargins(0, 0, 0, 0)
-        self._editor_pane_layout.addWidget(self._editor, 1)
+        self._editor_empty = EmptyState("editor_empty", "lesson_plan", self, action=self.new_record)
+        self._editor_stack = EmptyStack(self._editor, self._editor_empty, self._editor_pane)
+        self._editor_stack.setObjectName("editor_stack")
+        self._editor_pane_layout.addWidget(self._editor_stack, 1)
+        self._editor.record_shown.connect(lambda _record_id: self._update_editor_empty())
         self._column_layout: tuple[object, ...] | None = None
         self._splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self._splitter.setObjectName("splitter")
@@ -192,14 +179,31 @@ class MainWindow(QMainWindow):
             self._splitter.addWidget(widget)
         self._splitter.setStretchFactor(1, 1)
         self._splitter.setStretchFactor(2, 1)
-        self.setCentralWidget(self._splitter)
+        # The first run shows a welcome page over the whole window (app/ui/welcome.py).
+        self._welcome = WelcomePage(self)
+        self._welcome.write_first.connect(self._write_first)
+        self._welcome.sign_in.connect(self._sign_in_from_welcome)
+        self._central = QStackedWidget(self)
+        self._central.setObjectName("central")
+        self._central.addWidget(self._splitter)
+        self._central.addWidget(self._welcome)
+        self.setCentralWidget(self._central)
 
         self._build_actions()
         self._build_menus_and_toolbar()
         self._build_status_bar()
+        # File → Export as Word… / PDF… / the list…, Print… (app/ui/documents_ui.py).
+        self._documents = DocumentActions(
+            self, store, runner, current=self._export_target, listed=self._listed_records,
+            flush=self._editor.flush,
+        )
+        self._documents.add_to_menu(self._file_menu, self._preferences_action)
+        self._documents.message.connect(self.show_message)
 
         self._editor.saved.connect(self._on_saved)
         self._editor.save_state_changed.connect(self._on_save_state_changed)
+        self._editor.read_only_changed.connect(lambda _locked: self._update_actions())
+        self._editor.record_shown.connect(lambda _record_id: self._update_actions())
         self._undo_stack.canUndoChanged.connect(self._undo_action.setEnabled)
         self._undo_stack.canRedoChanged.connect(self._redo_action.setEnabled)
         self._undo_stack.undoTextChanged.connect(self._update_undo_texts)
@@ -212,6 +216,8 @@ class MainWindow(QMainWindow):
         self._update_filter_visibility()
         self._refresh_counts()
         self._after_list_reload()
+        self._update_editor_empty()
+        self._set_accessible_names()
 
     # --- building ------------------------------------------------------------
 
@@ -226,10 +232,13 @@ class MainWindow(QMainWindow):
         self._sidebar = QListWidget(self)
         self._sidebar.setObjectName("sidebar")
         self._sidebar.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self._sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for kind in Kind:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, kind.value)
+            item.setIcon(style.icon(KIND_ICONS[kind.value]))
             self._sidebar.addItem(item)
+        self._sidebar.setIconSize(QSize(20, 20))
 
     def _build_list_area(self) -> QWidget:
         area = QWidget(self)
@@ -327,7 +336,18 @@ class MainWindow(QMainWindow):
         self._table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self._sync_sort_indicator()
         self._table.setSortingEnabled(True)
-        layout.addWidget(self._table, 1)
+        self._chip_delegate = style.StatusChipDelegate(self._table)
+        self._chip_column: int | None = None
+        self._search_icon = self._search.addAction(
+            style.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        # An empty list says why and what to do, instead of an empty grid.
+        self._list_empty = EmptyState("list_empty", "lesson_plan", area, action=self._empty_action)
+        self._list_stack = EmptyStack(self._table, self._list_empty, area)
+        self._list_stack.setObjectName("records_stack")
+        for model in (self._list_model, self._search_model):  # however the rows changed
+            for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+                signal.connect(lambda *_args: self._update_list_empty())
+        layout.addWidget(self._list_stack, 1)
         return area
 
     def _action(
@@ -341,7 +361,9 @@ class MainWindow(QMainWindow):
         action.setObjectName(name)
         if keys:
             action.setShortcuts(keys)
-        if icon is not None:
+        if name in ACTION_ICONS:
+            action.setIcon(style.icon(ACTION_ICONS[name]))
+        elif icon is not None:
             action.setIcon(QIcon.fromTheme(icon))
         action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
@@ -386,12 +408,15 @@ class MainWindow(QMainWindow):
             "action_quit", self.close, _shortcut(key.Quit, "Ctrl+Q"), theme.ApplicationExit
         )
         self._quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self._import_word_action = self._action("action_import_word", self.import_from_word)
 
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
         self._file_menu = QMenu(bar)
         self._file_menu.addAction(self._new_action)
         self._file_menu.addAction(self._save_action)
+        self._file_menu.addSeparator()
+        self._file_menu.addAction(self._import_word_action)
         self._file_menu.addSeparator()
         self._file_menu.addAction(self._preferences_action)
         self._file_menu.addSeparator()
@@ -410,8 +435,18 @@ class MainWindow(QMainWindow):
         self._toolbar = QToolBar(self)
         self._toolbar.setObjectName("main_toolbar")
         self._toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._toolbar.setIconSize(QSize(18, 18))
+        self._toolbar.setMovable(False)
+        # The screen's primary action: "New lesson plan" (of the kind shown), in the accent colour.
+        self._new_button = QToolButton(self._toolbar)
+        self._new_button.setObjectName("toolbar_new")
+        self._new_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._new_button.setIcon(style.icon("new", style.ON_ACCENT))
+        self._new_button.clicked.connect(lambda _checked=False: self.new_record())
+        style.mark_primary(self._new_button)
+        self._toolbar.addWidget(self._new_button)
+        self._toolbar.addSeparator()
         for action in (
-            self._new_action,
             self._save_action,
             self._duplicate_action,
             self._delete_action,
@@ -453,12 +488,24 @@ class MainWindow(QMainWindow):
         self._save_action.setToolTip(self.tr("Save now (changes are also saved by themselves)"))
         self._delete_action.setText(self.tr("&Delete"))
         self._delete_action.setToolTip(self.tr("Delete the selected record"))
-        self._duplicate_action.setText(self.tr("D&uplicate"))
-        self._duplicate_action.setToolTip(self.tr("Copy the selected lesson plan as a new draft"))
+        # "P": "U" is Undo's. Chinese names it 创建副本, never 复制 (Copy).
+        self._duplicate_action.setText(self.tr("Du&plicate"))
+        self._duplicate_action.setToolTip(self.tr("Start a new draft from the selected lesson plan"))
         self._find_action.setText(self.tr("&Find…"))
         self._preferences_action.setText(self.tr("&Preferences…"))
         self._quit_action.setText(self.tr("&Quit"))
+        self._import_word_action.setText(self.tr("Import from &Word…"))
+        self._import_word_action.setToolTip(
+            self.tr("Make draft lesson plans from Word documents (.docx)"))
         self._update_undo_texts()
+        self._update_new_button()
+        self._editor_empty.set_texts(
+            self.tr("Choose a record, or start a new one"),
+            self.tr("Pick a record in the list to read or edit it. What you type is saved on "
+                    "this computer as you go."),
+            self._new_kind_text(),
+        )
+        self._set_accessible_names()
 
         self._search.setPlaceholderText(
             self.tr("Search all records ({shortcut})").format(
@@ -486,11 +533,10 @@ class MainWindow(QMainWindow):
             + [(tr_choice(subject, c.code), c.code) for c in subject.choices],
         )
         grade = kind_spec(Kind.LESSON_PLAN).field("grade")
-        low, high = int(grade.minimum or 1), int(grade.maximum or 9)
         refill_combo(
             self._grade_filter,
             [(self.tr("All grades"), None)]
-            + [(self.tr("Grade {number}").format(number=g), g) for g in range(low, high + 1)],
+            + [(tr_choice(grade, c.code), int(c.code)) for c in grade.choices],
         )
         self._show_counts()
         self._update_result_count()
@@ -513,13 +559,55 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         geometry = settings.get(settings.WINDOW_GEOMETRY)
         if geometry.isEmpty() or not self.restoreGeometry(geometry):
-            self.resize(*DEFAULT_SIZE)
+            self._fit_first_start()
         state = settings.get(settings.WINDOW_STATE)
         if not state.isEmpty():
             self.restoreState(state)
         splitter = settings.get(settings.SPLITTER_STATE)
-        if splitter.isEmpty() or not self._splitter.restoreState(splitter):
-            self._splitter.setSizes(list(DEFAULT_SPLITTER_SIZES))
+        # Without a saved split, it is made when the window is first shown:
+        # only then does the splitter know its width.
+        self._split_on_show = splitter.isEmpty() or not self._splitter.restoreState(splitter)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._split_on_show:
+            self._split_on_show = False
+            self._splitter.setSizes(self._default_splitter_sizes())
+
+    def _fit_first_start(self) -> None:
+        """The first start fits the screen: the usual size, or less on a small
+        laptop (never more than FIRST_START_SHARE of the free screen), centred."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        free = screen.availableGeometry()
+        width = min(DEFAULT_SIZE[0], int(free.width() * FIRST_START_SHARE))
+        height = min(DEFAULT_SIZE[1], int(free.height() * FIRST_START_SHARE))
+        self.resize(width, height)
+        self.move(free.x() + (free.width() - width) // 2, free.y() + (free.height() - height) // 2)
+
+    def _default_splitter_sizes(self) -> list[int]:
+        """Sidebar as wide as its labels; the list as wide as its columns plus a
+        readable title (at most LIST_SHARE of the room); the editor the rest."""
+        self._fit_sidebar()
+        self._fit_columns()
+        total = max(self._splitter.width(), sum(DEFAULT_SPLITTER_SIZES))
+        sidebar = self._sidebar.minimumWidth()
+        header = self._table.horizontalHeader()
+        columns = sum(header.sectionSize(c) for c in range(header.count())
+                      if header.sectionResizeMode(c) != QHeaderView.ResizeMode.Stretch)
+        title = self._table.fontMetrics().horizontalAdvance("M") * CAPPED_COLUMN_EM
+        chrome = 2 * self._table.frameWidth() + self._table.verticalScrollBar().sizeHint().width()
+        room = total - sidebar - 2 * self._splitter.handleWidth()
+        listed = min(columns + title + chrome, int(room * LIST_SHARE))
+        return [sidebar, listed, room - listed]
+
+    def _fit_sidebar(self) -> None:
+        """Wide enough for its longest label in the current language (the
+        counts and "· 2 new" included): never a scroll bar, never "Less…"."""
+        sidebar = self._sidebar
+        needed = sidebar.sizeHintForColumn(0) + 2 * sidebar.frameWidth()
+        needed += sidebar.fontMetrics().horizontalAdvance("M")  # breathing room at the right
+        if sidebar.minimumWidth() != needed:
+            sidebar.setMinimumWidth(needed)
 
     def _save_settings(self) -> None:
         settings.put(settings.WINDOW_GEOMETRY, self.saveGeometry())
@@ -578,6 +666,7 @@ class MainWindow(QMainWindow):
                 item.setToolTip("")
             parts.append(self.tr("{kind} {count}").format(kind=name, count=count))
         self._counts_label.setText(" · ".join(parts))
+        self._fit_sidebar()
 
     def _on_save_state_changed(self, state: str) -> None:
         self._save_state = state
@@ -631,6 +720,126 @@ class MainWindow(QMainWindow):
             else:
                 text = self.tr("{count} records").format(count=n)
         self._result_count.setText(text)
+        self._update_list_empty()
+
+    # --- look: primary action, empty states, first run (app/ui/style.py) ------
+
+    def _new_kind_text(self) -> str:
+        if self._kind is Kind.TRAINING:
+            return self.tr("New training record")
+        if self._kind is Kind.EXCHANGE:
+            return self.tr("New exchange log")
+        return self.tr("New lesson plan")
+
+    def _update_new_button(self) -> None:
+        text = self._new_kind_text()
+        self._new_button.setText(text)
+        self._new_button.setToolTip(self.tr("{action} ({shortcut})").format(
+            action=text,
+            shortcut=self._new_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)))
+        self._editor_empty.button.setText(text)
+        self._update_list_empty()
+
+    def _set_accessible_names(self) -> None:
+        """Names a screen reader reads for the main panes and icon-only controls."""
+        self._sidebar.setAccessibleName(self.tr("Kinds of records and pages"))
+        self._search.setAccessibleName(self.tr("Search all records"))
+        self._search_icon.setToolTip(self.tr("Search all records"))
+        clear = self._search.findChild(QAction, "_q_qlineeditclearaction")
+        if clear is not None:  # Qt's own clear button: named for screen readers
+            clear.setToolTip(self.tr("Clear the search"))
+        self._table.setAccessibleName(self.tr("Records"))
+        self._editor_pane.setAccessibleName(self.tr("Record editor"))
+        self._filter_bar.setAccessibleName(self.tr("Filters"))
+        self._toolbar.setAccessibleName(self.tr("Toolbar"))
+
+    def _update_editor_empty(self) -> None:
+        self._editor_stack.set_empty(self._editor.current_kind() is None)
+
+    def _empty_action(self) -> None:
+        """The button of the empty list: what gets the teacher somewhere."""
+        if self._searching:
+            self._cancel_search()
+        elif self._filters_active():
+            self.clear_filters()
+        else:
+            self.new_record()
+
+    def _update_list_empty(self) -> None:
+        model = self._current_model()
+        empty = model.rowCount() == 0 and not model.canFetchMore()
+        self._list_stack.set_empty(empty)
+        if not empty:
+            return
+        if self._searching:
+            self._list_empty.set_icon("search")
+            self._list_empty.set_texts(
+                self.tr("Nothing matches “{text}”").format(text=self._search.text().strip()),
+                self.tr("Search looks in every kind of record. Try a shorter word or check "
+                        "the spelling."),
+                self.tr("Clear the search"))
+        elif self._filters_active():
+            self._list_empty.set_icon("search")
+            self._list_empty.set_texts(
+                self.tr("No records match these filters"),
+                self.tr("Records are kept; the filters only hide them."),
+                self.tr("Clear filters"))
+        else:
+            self._list_empty.set_icon(KIND_ICONS[self._kind.value])
+            self._list_empty.set_texts(*self._empty_kind_texts(), self._new_kind_text())
+
+    def _empty_kind_texts(self) -> tuple[str, str]:
+        if self._kind is Kind.TRAINING:
+            return (self.tr("No training records yet"),
+                    self.tr("Record a training you took part in: its dates, hours and what "
+                            "you will use in class."))
+        if self._kind is Kind.EXCHANGE:
+            return (self.tr("No exchange logs yet"),
+                    self.tr("Note a visit, a shared lesson or a meeting with a partner school."))
+        return (self.tr("No lesson plans yet"),
+                self.tr("Write your first lesson plan: its topic, the class and the steps of "
+                        "the lesson. It is saved as you type."))
+
+    def _place_status_chips(self) -> None:
+        """The status column shows coloured chips (draft, submitted, approved, returned)."""
+        column = (SearchResultsModel.COLUMNS - 1 if self._searching
+                  else len(kind_spec(self._kind).list_columns))
+        if column == self._chip_column:
+            return
+        if self._chip_column is not None:
+            self._table.setItemDelegateForColumn(self._chip_column, None)  # type: ignore[arg-type]
+        self._table.setItemDelegateForColumn(column, self._chip_delegate)
+        self._chip_column = column
+
+    def showing_welcome(self) -> bool:
+        return self._central.currentWidget() is self._welcome
+
+    def show_welcome_on_first_run(self) -> bool:
+        """At start-up: an empty store never signed in opens on the welcome page."""
+        if not is_first_run(self._store):
+            return False
+        self._central.setCurrentWidget(self._welcome)
+        self._welcome.focus_first()
+        return True
+
+    def _write_first(self) -> None:
+        self.set_kind(Kind.LESSON_PLAN)
+        self.new_record()
+        self._editor.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._editor.focusNextChild()
+
+    def _sign_in_from_welcome(self) -> None:
+        """Open the sign-in of the Sync menu; once signed in, leave the welcome page."""
+        action = self.findChild(QAction, "action_sign_in")
+        if action is None:
+            return
+        action.changed.connect(self._leave_welcome_if_signed_in, Qt.ConnectionType.UniqueConnection)
+        action.trigger()
+
+    def _leave_welcome_if_signed_in(self) -> None:
+        action = self.findChild(QAction, "action_sign_in")
+        if action is not None and not action.isEnabled():
+            self._central.setCurrentWidget(self._splitter)
 
     # --- kinds and filters ---------------------------------------------------
 
@@ -666,6 +875,8 @@ class MainWindow(QMainWindow):
         list; a ``wide`` page also takes the editor's room (the dashboard)."""
         item = QListWidgetItem()
         item.setData(Qt.ItemDataRole.UserRole, PAGE_PREFIX + key)
+        if key in PAGE_ICONS:
+            item.setIcon(style.icon(PAGE_ICONS[key]))
         self._sidebar.addItem(item)
         self._middle.addWidget(widget)
         self._pages[key] = (widget, wide)
@@ -681,6 +892,11 @@ class MainWindow(QMainWindow):
         item = self._page_item(key)
         if item is not None:
             item.setText(text)
+            self._fit_sidebar()
+
+    def show_author_column(self, shown: bool) -> None:
+        """A reviewer's lists hold many fellows' records: name each one's author."""
+        self._list_model.set_author_column(shown)
 
     def set_page_visible(self, key: str, visible: bool) -> None:
         """Hide a page's entry (no queue without a trainer account); leave it if shown."""
@@ -712,6 +928,7 @@ class MainWindow(QMainWindow):
         self._page = None
         self._middle.setCurrentIndex(0)
         self._editor_pane.setVisible(True)
+        self._update_actions()
 
     # --- review markers ---------------------------------------------------------
 
@@ -728,6 +945,7 @@ class MainWindow(QMainWindow):
             self._subject_label, self._subject_filter, self._grade_label, self._grade_filter
         ):
             widget.setVisible(lesson)
+        self._update_new_button()
         self._update_actions()
 
     def _query(self) -> ListQuery:
@@ -798,17 +1016,18 @@ class MainWindow(QMainWindow):
         if layout == self._column_layout:
             return
         self._column_layout = layout
+        self._place_status_chips()
         header = self._table.horizontalHeader()
         header.setResizeContentsPrecision(40)  # the rows a screen shows
-        title_column = 1 if self._searching else 0
+        current = self._current_model()
         for column in range(model.columnCount()):
-            stretch = column == title_column
+            fit = current.column_fit(column)  # from what it can show: dates are never cut
             header.setSectionResizeMode(
                 column,
-                QHeaderView.ResizeMode.Stretch if stretch else QHeaderView.ResizeMode.Interactive,
+                QHeaderView.ResizeMode.Stretch if fit.stretch else QHeaderView.ResizeMode.Interactive,
             )
-            if not stretch:
-                self._table.resizeColumnToContents(column)
+            if not fit.stretch:
+                header.resizeSection(column, column_width(self._table, column, fit))
 
     # --- search --------------------------------------------------------------
 
@@ -880,6 +1099,22 @@ class MainWindow(QMainWindow):
         row = self._selected_row()
         return None if row is None else self._current_model().record_id(row)
 
+    def _export_target(self) -> str | None:
+        target = self._target()
+        return None if target is None else target[0]
+
+    def _listed_records(self) -> list[str] | ListQuery:
+        """What "Export the list" exports: the search results, else the
+        filtered list (its query, run off the GUI thread)."""
+        if not self._searching:
+            return self._list_model.query if self._list_model.rowCount() else []
+        model = self._search_model
+        return [i for row in range(model.rowCount()) if (i := model.record_id(row)) is not None]
+
+    @property
+    def documents(self) -> DocumentActions:
+        return self._documents
+
     def _target(self) -> tuple[str, str] | None:
         """The record an action applies to: the selected one, else the one open."""
         row = self._selected_row()
@@ -932,11 +1167,30 @@ class MainWindow(QMainWindow):
         return True
 
     def _update_actions(self) -> None:
-        target = self._target()
-        self._delete_action.setEnabled(target is not None)
+        """Each action only where it means something: a page (review queue,
+        dashboard) has no list to delete or duplicate from, a wide page hides
+        the editor Save would save, and a read-only record (someone else's,
+        submitted, approved) cannot be deleted or saved."""
+        target = None if self._page is not None else self._target()
+        self._delete_action.setEnabled(target is not None and not self._is_locked(target[0]))
         self._duplicate_action.setEnabled(
             target is not None and target[1] == Kind.LESSON_PLAN.value
         )
+        editor_shown = self._page is None or not self._pages[self._page][1]
+        self._save_action.setEnabled(
+            editor_shown and self._editor.current_kind() is not None and not self._editor.is_read_only()
+        )
+
+    def _is_locked(self, record_id: str) -> bool:
+        """Read-only as the editor's policy says (a record gone: nothing to change)."""
+        if record_id == self._editor.current_id():
+            return self._editor.is_read_only()
+        try:
+            status = self._store.get(record_id).status
+        except FieldbookError as exc:
+            log.info("Record %s cannot be changed: %s", record_id, exc)
+            return True
+        return self._editor.locks(record_id, status)
 
     # --- editor --------------------------------------------------------------
 
@@ -945,6 +1199,10 @@ class MainWindow(QMainWindow):
         return self._editor
 
     def new_record(self) -> None:
+        """A new record of the kind listed; from a page, back to that list first."""
+        self._central.setCurrentWidget(self._splitter)
+        if self._page is not None:
+            self.set_kind(self._kind)
         if self._searching:
             self._search.clear()
         self._selecting = True
@@ -953,7 +1211,22 @@ class MainWindow(QMainWindow):
         finally:
             self._selecting = False
         self._editor.new_record(self._kind.value)
+        self._editor.focus_first_field()  # the title typed next must not be lost
         self._update_actions()
+
+    def import_from_word(self) -> None:
+        """File → Import from Word…: preview, then drafts (app/ui/documents_import.py)."""
+        from app.ui.documents_import import WordImport
+
+        self._word_import = WordImport(self._store, self._runner, author_name, self)
+        self._word_import.message.connect(
+            lambda text: self._show_message(text) if text else self.statusBar().clearMessage())
+        self._word_import.imported.connect(self._on_word_imported)
+        self._word_import.start()
+
+    def _on_word_imported(self, records: list[RecordData]) -> None:
+        self._show_message(self.tr("Imported as draft lesson plans: {count}").format(count=len(records)))
+        self._show_record(records[-1])
 
     def _on_saved(self, record: RecordData) -> None:
         self._refresh_counts()
@@ -996,7 +1269,10 @@ class MainWindow(QMainWindow):
     def _failed(self, message: str) -> Callable[[Exception], None]:
         def report(exc: Exception) -> None:
             log_failure(message, exc)
-            self._show_message(self.tr("{what}: {error}").format(what=message, error=exc))
+            error = (" ".join(tr_problem(p) if isinstance(p, Problem) else str(p)
+                              for p in exc.problems.values())
+                     if isinstance(exc, ValidationFailed) else str(exc))
+            self._show_message(self.tr("{what}: {error}").format(what=message, error=error))
 
         return report
 
@@ -1009,6 +1285,9 @@ class MainWindow(QMainWindow):
             self._show_message(self.tr("Select a record to delete."))
             return
         record_id = target[0]
+        if self._is_locked(record_id):
+            self._show_message(self.tr("This record is read-only: it cannot be deleted."))
+            return
         if self._editor.current_id() == record_id:
             self._editor.flush()  # its last edit is queued before the delete
             self._editor.clear()
@@ -1137,4 +1416,4 @@ class MainWindow(QMainWindow):
         return int(self._table.model().rowCount())
 
 
-__all__ = ["DeleteRecordCommand", "MainWindow"]
+__all__ = ["DateFilterEdit", "DeleteRecordCommand", "MainWindow"]  # the filter: for the pages
