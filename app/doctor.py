@@ -82,6 +82,11 @@ QT_LIBRARY_PACKAGES: Mapping[str, str] = {
     "libz.so.1": "zlib1g",
 }
 CJK_FONT_PACKAGE = "fonts-noto-cjk"
+# The 宋体-like serif documents are printed in (app/ui/documents_pdf.py): with
+# only Noto CJK, text copied out of a PDF turns some characters into
+# look-alike radicals (⼀ for 一).
+DOCUMENT_FONT = "AR PL UMing CN"
+DOCUMENT_FONT_PACKAGE = "fonts-arphic-uming"
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$", re.MULTILINE)
 _SONAME = re.compile(r"^lib(?P<name>.+)\.so\.(?P<version>[0-9][0-9.]*)$")
 
@@ -224,6 +229,17 @@ def check_chinese_font(run: Runner) -> Finding:
                    _apt_line([CJK_FONT_PACKAGE]), (CJK_FONT_PACKAGE,))
 
 
+def check_document_font(run: Runner) -> Finding:
+    result = run(["fc-list", f":family={DOCUMENT_FONT}", "family"])
+    if result is None:
+        return Finding("Document font", Status.UNKNOWN, "fc-list is not installed, so fonts cannot be listed")
+    if result[0] == 0 and result[1].strip():
+        return Finding("Document font", Status.OK, DOCUMENT_FONT)
+    return Finding("Document font", Status.MISSING,
+                   "Word and PDF exports fall back to another font; text copied from a PDF may change",
+                   _apt_line([DOCUMENT_FONT_PACKAGE]), (DOCUMENT_FONT_PACKAGE,))
+
+
 def check_keyring(environ: Mapping[str, str], platform: str) -> Finding:
     """The sign-in token needs a keyring (app/sync/tokens.py decides which ones count)."""
     from app.sync.tokens import TokenStore
@@ -268,10 +284,11 @@ def check_display(environ: Mapping[str, str]) -> Finding:
 
 def system_findings(run: Runner = run_command, platform: str = sys.platform,
                     qt_dir: Path | None = None) -> list[Finding]:
-    """What Debian packages fix: Qt's libraries and a Chinese font (Linux only)."""
+    """What Debian packages fix: Qt's libraries and the Chinese fonts (Linux only)."""
     if not platform.startswith("linux"):
         return []
-    return [*check_qt_libraries(qt_dir or qt_folder(), run), check_chinese_font(run)]
+    fonts = [check_chinese_font(run), check_document_font(run)]
+    return [*check_qt_libraries(qt_dir or qt_folder(), run), *fonts]
 
 
 def run_checks(data_dir: str | None = None, run: Runner = run_command,

@@ -127,6 +127,15 @@ def test_unreadable_binaries_are_not_taken_for_all_present(qt_dir: Path) -> None
     assert findings == [Finding("Qt libraries", Status.OK, "every package Qt needs is installed")]
 
 
+def test_document_font() -> None:
+    found = doctor.check_document_font(fake_runner({"fc-list": (0, "AR PL UMing CN\n")}))
+    assert found.status is Status.OK
+    none = doctor.check_document_font(fake_runner({"fc-list": (0, "")}))
+    assert none.status is Status.MISSING and none.packages == ("fonts-arphic-uming",)
+    assert not none.blocking  # exports fall back to another font
+    assert doctor.check_document_font(fake_runner({})).status is Status.UNKNOWN
+
+
 def test_no_pyside_is_blocking(tmp_path: Path) -> None:
     [finding] = doctor.check_qt_libraries(tmp_path / "nowhere", fake_runner({}))
     assert finding.status is Status.MISSING and finding.blocking
@@ -260,13 +269,15 @@ def test_make_system_deps_commands(tmp_path: Path) -> None:
         "fc-list": "",
     })
     names = _doctor("--missing-packages", path=path)
-    assert (names.returncode, names.stdout) == (0, "libxcb-icccm4 libxcb-keysyms1 fonts-noto-cjk\n")
+    expected = "libxcb-icccm4 libxcb-keysyms1 fonts-noto-cjk fonts-arphic-uming\n"
+    assert (names.returncode, names.stdout) == (0, expected)
     system = _doctor("--system", path=path)
     assert system.returncode == 1
-    assert system.stdout.rstrip().endswith("apt-get install libxcb-icccm4 libxcb-keysyms1 fonts-noto-cjk")
+    assert system.stdout.rstrip().endswith(
+        "apt-get install libxcb-icccm4 libxcb-keysyms1 fonts-noto-cjk fonts-arphic-uming")
     # Only a font missing: said, but the window can open, so `make run` goes on.
     font_only = _fake_bin(tmp_path / "bin2", {"ldd": "", "fc-list": ""})
-    assert _doctor("--missing-packages", path=font_only).stdout == "fonts-noto-cjk\n"
+    assert _doctor("--missing-packages", path=font_only).stdout == "fonts-noto-cjk fonts-arphic-uming\n"
     assert _doctor("--system", path=font_only).returncode == 0
     # All present: silent.
     fine = _fake_bin(tmp_path / "bin3", {"ldd": "", "fc-list": r"Noto Sans CJK SC\n"})
