@@ -61,3 +61,66 @@ class ValidationFailed(FieldbookError):
 
 class RecordNotFound(FieldbookError):
     """No live record has that id."""
+
+
+class ParcelError(EnvironmentFault):
+    """A sync parcel file (docs/parcels.md) was refused; nothing was changed.
+
+    ``message`` is plain English for a status line or the CLI; the UI shows
+    its own translation chosen by the type (the text is marked for
+    translation where it is shown, like the sync errors)."""
+
+    default_message = "This file cannot be used as a Fieldbook sync parcel."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class NotAParcel(ParcelError):
+    """The file does not start like a parcel, or is the other direction's
+    kind (an answer handed to the server, an outgoing parcel imported)."""
+
+    default_message = "This file is not a Fieldbook sync parcel."
+
+
+class ParcelTooNew(ParcelError):
+    """A newer Fieldbook wrote it, in a format version this one cannot read."""
+
+    default_message = "This parcel was made by a newer Fieldbook. Update Fieldbook to use it."
+
+
+class ParcelTruncated(ParcelError):
+    """The file ends before the parcel does (a copy cut short, a stick pulled)."""
+
+    default_message = "This parcel is incomplete: the file was cut short. Copy it again."
+
+
+class ParcelTampered(ParcelError):
+    """A byte was changed after sealing: decryption or the signature failed."""
+
+    default_message = "This parcel was damaged or changed after it was made, and cannot be used."
+
+
+class ParcelForeign(ParcelError):
+    """Sealed for another server or device, or signed by a key not registered."""
+
+    default_message = "This parcel belongs to another device or another server."
+
+
+class ParcelExpired(ParcelError):
+    """Older than its ``expires_at`` by the server's clock."""
+
+    default_message = "This parcel has expired. Make a new one on the laptop."
+
+
+class ParcelTooLarge(ParcelError):
+    """Its payload inflates beyond what the reader accepts (a zip bomb)."""
+
+    default_message = "This parcel is too large to open."
+
+
+class ParcelKeyInvalid(ParcelError):
+    """Stored key bytes are not a parcel key of the expected kind."""
+
+    default_message = "The stored parcel key is damaged."
