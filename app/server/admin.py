@@ -18,7 +18,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.server.db import Cohort, CohortMember, LoginFailure, User, utcnow
 from app.server.security import (
     USERNAME_MAX,
     clear_lockouts,
@@ -28,6 +27,7 @@ from app.server.security import (
     is_valid_username,
     normalize_username,
 )
+from app.server.tables import Cohort, CohortMember, LoginFailure, User, utcnow
 
 log = logging.getLogger("fieldbook.server")
 

@@ -7,24 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import ModuleType
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
-from app.server import blob_store, blobs
+from app.server import blob_store
 from app.server.config import Settings
 from app.server.database import make_engine, make_sessionmaker
 from app.server.deps import SessionDep
 from app.server.errors import ApiError, CatchAllMiddleware, install_error_handlers
-from app.server.middleware import BodyLimitMiddleware, ProtocolMiddleware
-from app.server.routers import auth, me
+from app.server.middleware import BodyLimitMiddleware, DrainBodyMiddleware, ProtocolMiddleware
+from app.server.routers import auth, blobs, me, sync
 from app.server.schemas import HealthResponse, error_responses
 from app.sync.blob_protocol import ALLOWED_TYPES
 from app.sync.protocol import API_PREFIX, PROTOCOL_VERSION
@@ -37,17 +35,6 @@ RESPONSE_GZIP_MIN_BYTES = 500
 NO_GZIP_TYPES = (*DEFAULT_EXCLUDED_CONTENT_TYPES, *ALLOWED_TYPES, "application/octet-stream")
 GC_FIRST_DELAY_SECONDS = 10 * 60  # after start-up, when things are quiet
 GC_INTERVAL_SECONDS = 24 * 60 * 60
-
-
-def _sync_router() -> ModuleType | None:
-    """``app.server.routers.sync`` when it exists (it is written separately)."""
-    try:
-        return importlib.import_module("app.server.routers.sync")
-    except ModuleNotFoundError as exc:
-        if exc.name != "app.server.routers.sync":
-            raise
-        log.warning("The sync API is missing (app/server/routers/sync.py); serving auth only")
-        return None
 
 
 async def _collect_garbage_daily(app: FastAPI) -> None:
@@ -103,13 +90,14 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
 
     install_error_handlers(app)
-    # Added innermost first: a request meets CatchAll, GZip, BodyLimit, Protocol.
+    # Added innermost first: a request meets DrainBody, CatchAll, GZip, BodyLimit, Protocol.
     app.add_middleware(ProtocolMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(
         GZipMiddleware, minimum_size=RESPONSE_GZIP_MIN_BYTES, exclude_content_types=NO_GZIP_TYPES
     )
     app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(DrainBodyMiddleware)
 
     @app.get("/health", response_model=HealthResponse, tags=["health"], responses=error_responses(503))
     def health(session: SessionDep) -> HealthResponse:
@@ -123,9 +111,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
     api.include_router(me.router)
-    sync = _sync_router()
-    if sync is not None:
-        api.include_router(sync.router)
+    api.include_router(sync.router)
     api.include_router(blobs.router)
     app.include_router(api)
     return app

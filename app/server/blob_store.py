@@ -6,9 +6,10 @@ Knowing a file's SHA-256 grants nothing. A user reads a file they *hold*
 could already read it), or one a live record they may see uses, when whoever
 attached it there holds it. Everything else reads as absent.
 
-The HTTP side is ``app/server/blobs.py``; the push keeps ``record_blobs`` and
-the holders by reference up to date through ``record_attachments``. Nothing
-here knows about requests.
+The HTTP side is ``app/server/routers/blobs.py``, an upload's rows
+``app/server/uploads.py``; the push keeps ``record_blobs`` and the holders by
+reference up to date through ``record_attachments``. Nothing here knows about
+requests.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from app.server.config import Settings
 from app.server.database import as_utc
-from app.server.db import Blob, BlobHolder, RecordBlob, SyncRecord, Upload, User
 from app.server.permissions import visible_owner_ids
+from app.server.tables import Blob, BlobHolder, RecordBlob, SyncRecord, Upload, User
 from app.sync.blob_protocol import SNIFF_BYTES, BlobStatus, is_sha256
 
 log = logging.getLogger("fieldbook.server")

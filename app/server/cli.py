@@ -8,7 +8,8 @@
     fieldbook-server assign USER COHORT | unassign USER COHORT
     fieldbook-server reset-password NAME [--password-stdin]
     fieldbook-server deactivate-user NAME
-    fieldbook-server demo
+    fieldbook-server lockouts | unlock NAME
+    fieldbook-server demo [--serve] [--host H] [--port P]
     fieldbook-server gc
 
 Configuration comes from ``FIELDBOOK_SERVER_*`` variables (see config.py).
@@ -21,6 +22,7 @@ import argparse
 import dataclasses
 import getpass
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 
@@ -87,7 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     deactivate = sub.add_parser("deactivate-user", help="lock a user out at once (their records stay)")
     deactivate.add_argument("username")
 
-    sub.add_parser("demo", help="create a demo cohort, trainer and two fellows; print their logins")
+    sub.add_parser("lockouts", help="list who cannot sign in now after failed attempts, and from where")
+    unlock = sub.add_parser("unlock", help="forget a user name's failed sign-ins, from every source")
+    unlock.add_argument("username")
+
+    demo = sub.add_parser("demo", help="create a demo cohort, trainer and two fellows; print their logins")
+    demo.add_argument("--serve", action="store_true", help="then serve the API on the address printed")
+    demo.add_argument("--host", help="address the server listens on, as for serve")
+    demo.add_argument("--port", type=int, help="port the server listens on, as for serve")
     sub.add_parser(
         "gc",
         help="delete attachment files no live record uses (older than a day) and uploads idle for a week",
@@ -133,11 +142,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         from app.server.app import create_app
 
-        settings = dataclasses.replace(
-            settings,
-            host=args.host or settings.host,
-            port=args.port if args.port is not None else settings.port,
-        ).resolved()
+        settings = _listening(args, settings)
         run_migrations(settings.database_url)
         log.info("Fieldbook server on %s (database: %s)", settings.base_url, _safe_url(settings))
         application = create_app(settings, collect_garbage=True)
@@ -200,7 +205,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
 
         return _with_session(settings, deactivate)
+    if command == "lockouts":
+        return _with_session(settings, _print_lockouts)
+    if command == "unlock":
+
+        def unlock(session: Session) -> int:
+            cleared = admin.unlock(session, args.username)
+            _out(f"{args.username!r} may sign in again ({cleared} failure counters cleared).")
+            return EXIT_OK
+
+        return _with_session(settings, unlock)
     if command == "demo":
+        # The address printed is the one `serve` binds: the same options, the
+        # same rule (_listening), checked before any user is made.
+        settings = _listening(args, settings)
 
         def demo(session: Session) -> int:
             logins = admin.demo(session)
@@ -211,10 +229,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             for login in logins:
                 _out(f"{login.username:<10}  {login.password:<16}  {login.role}")
             _out("")
-            _out("Start the server with: fieldbook-server serve")
             return EXIT_OK
 
-        return _with_session(settings, demo)
+        _with_session(settings, demo)
+        if not args.serve:
+            _out(f"Start the server with: {_serve_command(args)}")
+            return EXIT_OK
+        _out(f"Starting the server on {_address_hint(settings)} (Ctrl+C stops it)...")
+        sys.stdout.flush()
+        return _run(argparse.Namespace(command="serve", host=settings.host, port=settings.port), settings)
     if command == "gc":
 
         def collect(session: Session) -> int:
@@ -228,9 +251,40 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(command)  # argparse allows only the commands above
 
 
+def _print_lockouts(session: Session) -> int:
+    from app.server import admin
+
+    rows = admin.lockouts(session)
+    if not rows:
+        _out("Nobody is locked out.")
+        return EXIT_OK
+    _out(f"{'user name':<20}  {'source':<20}  {'failures':>8}  locked until (UTC)")
+    for row in rows:
+        until = row.locked_until.strftime("%Y-%m-%d %H:%M:%S") if row.locked_until else ""
+        _out(f"{row.username or '(any)':<20}  {row.source or '(any)':<20}  {row.count:>8}  {until}")
+    return EXIT_OK
+
+
+def _listening(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The settings with ``--host``/``--port`` applied (else FIELDBOOK_SERVER_HOST/PORT), checked."""
+    return dataclasses.replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port if args.port is not None else settings.port,
+    ).resolved()
+
+
+def _serve_command(args: argparse.Namespace) -> str:
+    options = [*(["--host", args.host] if args.host else []),
+               *(["--port", str(args.port)] if args.port is not None else [])]
+    return shlex.join(["fieldbook-server", "serve", *options])
+
+
 def _address_hint(settings: Settings) -> str:
     if settings.host in ("0.0.0.0", "::"):
         return f"http://<this computer's address>:{settings.port}"
+    if ":" in settings.host:  # an IPv6 address goes in brackets in a URL
+        return f"http://[{settings.host}]:{settings.port}"
     return settings.base_url
 
 

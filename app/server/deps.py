@@ -24,9 +24,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.server.config import Settings
-from app.server.db import User
 from app.server.errors import ApiError
 from app.server.security import TokenError, decode_access_token, session_is_live
+from app.server.tables import User
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from /api/v1/auth/login")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from app.server.db import CohortMember, User
+from app.server.tables import CohortMember, User
 
 ADMIN = "admin"
 TRAINER = "trainer"

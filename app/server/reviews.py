@@ -1,7 +1,7 @@
 """Review threads, revisions and people (docs/review.md): the parts of the
 rules that need no push batch.
 
-``sync_service`` applies review entries inside a push (they share its
+``app/server/sync/review_rules.py`` applies review entries inside a push (they share its
 transaction and seq counter); this module checks an entry on its own, names
 the ids the server makes itself, words the reasons a user reads, and builds
 what a pull sends: the entries of a page and the ``people`` list.
@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.server.database import as_utc
-from app.server.db import Cohort, CohortMember, Review, SyncRecord, User
+from app.server.tables import Cohort, CohortMember, Review, SyncRecord, User
 from app.sync.protocol import MAX_REVIEW_BODY, Person, PushReview, RemoteReview, ReviewAction, Role
 
 REVISED: Final = "revised"  # notice kind: an edit of an approved record became a new revision

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from app.server.config import Settings
 from app.server.database import as_utc
-from app.server.db import LoginFailure, RefreshToken, User
+from app.server.tables import LoginFailure, RefreshToken, User
 
 log = logging.getLogger("fieldbook.server")
 

@@ -27,7 +27,7 @@ from app.models.orm import Conflict, Meta, Record
 from app.models.store import Store
 from app.models.validation import empty_value, to_json
 from app.server import admin, security
-from app.server import db as server_db
+from app.server import tables as server_tables
 from app.server.database import make_engine, make_sessionmaker, run_migrations
 from app.server.permissions import visible_owner_ids
 from app.sync.client import ApiClient
@@ -175,16 +175,16 @@ def server_state(server: LiveServer) -> ServerState:
     try:
         with make_sessionmaker(engine)() as session:
             view: View = {}
-            for r in session.scalars(select(server_db.SyncRecord)):
+            for r in session.scalars(select(server_tables.SyncRecord)):
                 versions = {k: (int(v[0]), str(v[1])) for k, v in (r.versions or {}).items()}
                 view[r.id] = (r.kind, r.owner_id, bool(r.deleted), _full_fields(r.kind, dict(r.fields)),
                               versions)
-            seq = session.execute(select(func.max(server_db.ServerState.seq))).scalar_one() or 0
-            devices = {d.device_id: int(d.last_seq) for d in session.scalars(select(server_db.Device))}
+            seq = session.execute(select(func.max(server_tables.ServerState.seq))).scalar_one() or 0
+            devices = {d.device_id: int(d.last_seq) for d in session.scalars(select(server_tables.Device))}
             conflicts = [(c.record_id, c.field, c.value, int(c.clock), c.device)
-                         for c in session.scalars(select(server_db.SyncConflict))]
-            notices = [(n.record_id, n.kind) for n in session.scalars(select(server_db.SyncNotice))]
-            users = list(session.scalars(select(server_db.User)))
+                         for c in session.scalars(select(server_tables.SyncConflict))]
+            notices = [(n.record_id, n.kind) for n in session.scalars(select(server_tables.SyncNotice))]
+            users = list(session.scalars(select(server_tables.User)))
             user_ids = {u.username: u.id for u in users}
             visible = {u.username: visible_owner_ids(session, u) for u in users}
     finally:

@@ -55,7 +55,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from app.server import admin, db, security
+from app.server import admin, security, tables
 from app.server.config import Settings
 from app.server.database import make_engine, make_sessionmaker, run_migrations
 from app.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
@@ -158,12 +158,12 @@ def _pg_database() -> Iterator[_PgDatabase]:
 
 
 def _empty_pg(database: _PgDatabase) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in db.Base.metadata.sorted_tables)
+    table_names = ", ".join(f'"{t.name}"' for t in tables.Base.metadata.sorted_tables)
     with database.engine.begin() as conn:
         # A connection a test left open in a transaction would block this for ever.
         conn.execute(text("SET LOCAL lock_timeout = '20s'"))
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(insert(db.ServerState).values(id=1, seq=0))
+        conn.execute(text(f"TRUNCATE {table_names} RESTART IDENTITY CASCADE"))
+        conn.execute(insert(tables.ServerState).values(id=1, seq=0))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -222,7 +222,7 @@ def client(app: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def make_user(session: Session) -> Callable[..., db.User]:
+def make_user(session: Session) -> Callable[..., tables.User]:
     counter = itertools.count(1)
 
     def make(
@@ -232,7 +232,7 @@ def make_user(session: Session) -> Callable[..., db.User]:
         password: str = DEFAULT_PASSWORD,
         display_name: str = "",
         school: str = "",
-    ) -> db.User:
+    ) -> tables.User:
         name = username or f"{role}{next(counter)}"
         user = admin.create_user(session, name, password, role, display_name, school)
         if cohort is not None:
@@ -247,8 +247,8 @@ def make_user(session: Session) -> Callable[..., db.User]:
 
 
 @pytest.fixture
-def auth_headers(settings: Settings) -> Callable[[db.User], dict[str, str]]:
-    def headers(user: db.User) -> dict[str, str]:
+def auth_headers(settings: Settings) -> Callable[[tables.User], dict[str, str]]:
+    def headers(user: tables.User) -> dict[str, str]:
         token = security.create_access_token(settings, user.id)
         return {"Authorization": f"Bearer {token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.server import admin, security
 from app.server.cli import main
-from app.server.db import Cohort, CohortMember, RefreshToken, User
+from app.server.tables import Cohort, CohortMember, RefreshToken, User
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.server import admin, security
 from app.server.config import Settings
-from app.server.db import LoginFailure, RefreshToken
+from app.server.tables import LoginFailure, RefreshToken
 from tests.server.conftest import FakeClock
 
 LOGIN = "/api/v1/auth/login"
@@ -209,7 +209,7 @@ def forged_tokens(settings: Settings, user_id: int) -> dict[str, str]:
     return {
         "wrong secret": jwt.encode(claims, "x" * 40, algorithm="HS256"),
         "alg none": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(claims) + ".",
-        "alg none unsigned": jwt.encode(claims, None, algorithm="none"),
+        "alg none unsigned": jwt.encode(claims, "", algorithm="none"),  # "" is the "none" key
         "tampered claims": head + "." + _b64({**claims, "sub": str(user_id + 1)}) + "." + sig,
         "HS512": hs512,
         "refresh-type": jwt.encode({**claims, "type": "refresh"}, settings.secret, algorithm="HS256"),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.server import admin, blob_store
 from app.server.config import Settings
 from app.server.database import downgrade, make_engine, run_migrations
-from app.server.db import Blob, BlobHolder, RecordBlob, User
+from app.server.tables import Blob, BlobHolder, RecordBlob, User
 from app.sync.protocol import PROTOCOL_VERSION
 from tests.server.test_blobs import (
     BLOBS,

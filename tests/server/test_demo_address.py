@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.server.cli import main
-from app.server.db import User
+from app.server.tables import User
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0

@@ -17,10 +17,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.server import reviews as rules
-from app.server import sync_service
 from app.server.database import make_sessionmaker
-from app.server.db import Review, ServerState, SyncConflict, SyncNotice, SyncRecord, User
+from app.server.sync import push as sync_push
 from app.server.sync_schemas import PullResponseModel, PushResponseModel
+from app.server.tables import Review, ServerState, SyncConflict, SyncNotice, SyncRecord, User
 from app.sync.protocol import MAX_PUSH_REVIEWS, MAX_REVIEW_BODY, PROTOCOL_VERSION, SERVER_DEVICE
 
 PUSH = "/api/v1/sync/push"
@@ -619,7 +619,7 @@ def test_trainers_deciding_at_the_same_moment(db_url: str, engine: Engine, api: 
                 assert me is not None
                 barrier.wait()
                 action = "approve" if n % 2 else "return"
-                answer = sync_service.push(session, me, {
+                answer = sync_push.push(session, me, {
                     "protocol": PROTOCOL_VERSION, "device_id": f"t{n}", "changes": [],
                     "reviews": [entry(rid, action, f"意见{n}", basis)],  # type: ignore[list-item]
                 })

@@ -1,4 +1,4 @@
-"""The migrations build exactly the tables of ``app/server/db.py``."""
+"""The migrations build exactly the tables of ``app/server/tables.py``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
-from app.server import db
+from app.server import tables
 from app.server.database import (
     alembic_config,
     current_revision,
@@ -28,7 +28,7 @@ def schema_diffs(url: str) -> list[object]:
             context = MigrationContext.configure(
                 conn, opts={"compare_type": True, "compare_server_default": True}
             )
-            return list(compare_metadata(context, db.Base.metadata))
+            return list(compare_metadata(context, tables.Base.metadata))
     finally:
         engine.dispose()
 
@@ -45,7 +45,7 @@ def test_migrated_schema_matches_the_models(db_url: str) -> None:
 def test_server_state_is_seeded(db_url: str) -> None:
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        assert conn.execute(select(db.ServerState.id, db.ServerState.seq)).all() == [(1, 0)]
+        assert conn.execute(select(tables.ServerState.id, tables.ServerState.seq)).all() == [(1, 0)]
     engine.dispose()
 
 

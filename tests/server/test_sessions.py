@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.server import admin, security
 from app.server.cli import main
-from app.server.db import RefreshToken
+from app.server.tables import RefreshToken
 from app.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.server.conftest import FakeClock
 

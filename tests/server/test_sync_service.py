@@ -1,4 +1,4 @@
-"""The sync service (app/server/sync_service.py) against docs/sync.md, on
+"""The sync service (app/server/sync/) against docs/sync.md, on
 SQLite and PostgreSQL (the ``db_url`` fixture runs every test on both).
 
 ``Replica`` below is a minimal client: a local copy of records with field
@@ -14,18 +14,24 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from app.server import admin, sync_service
+from app.server import admin
 from app.server.database import make_sessionmaker
-from app.server.db import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User
 from app.server.permissions import can_write_content, visible_owner_ids
-from app.server.sync_service import RESTORED_AFTER_DELETE, DeviceRolledBack, pull, push
-from app.sync.protocol import PROTOCOL_VERSION, SERVER_DEVICE, PullResponse, PushResponse
+from app.server.sync import batch as sync_batch
+from app.server.sync import pull as sync_pull
+from app.server.sync import push as sync_push
+from app.server.sync import review_rules as sync_review_rules
+from app.server.sync.merge import RESTORED_AFTER_DELETE
+from app.server.sync.pull import pull
+from app.server.sync.push import DeviceRolledBack, push
+from app.server.tables import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User
+from app.sync.protocol import PROTOCOL_VERSION, SERVER_DEVICE, PullResponse, PushChange, PushResponse
 
 MakeUser = Callable[..., User]
 
@@ -159,8 +165,9 @@ def group(seq: int, record_id: str, fields: dict[str, Any], *, clock: int, known
 
 
 def push_raw(session: Session, user: User, device: str, *groups: dict[str, Any]) -> PushResponse:
-    return push(session, user, {"protocol": PROTOCOL_VERSION, "device_id": device,
-                                "changes": list(groups)})  # type: ignore[typeddict-item]
+    # Raw on purpose: the tests also push groups the wire schema would refuse.
+    changes = cast("list[PushChange]", list(groups))
+    return push(session, user, {"protocol": PROTOCOL_VERSION, "device_id": device, "changes": changes})
 
 
 def pull_raw(session: Session, user: User, cursor: int = 0, scope: list[int] | None = None,
@@ -362,7 +369,8 @@ def test_clocks_are_lamport_not_wall_time(
 
     # Concurrent: the higher (clock, device) wins, whatever the server's date says.
     for year in (2019, 2031):
-        monkeypatch.setattr(sync_service, "utcnow", lambda year=year: dt.datetime(year, 1, 1, tzinfo=dt.UTC))
+        for module in (sync_push, sync_batch, sync_review_rules):  # every use of the server's date
+            monkeypatch.setattr(module, "utcnow", lambda year=year: dt.datetime(year, 1, 1, tzinfo=dt.UTC))
         fast.pull()
         slow.pull()
         fast.edit(rid, title=f"fast {year}")
@@ -539,6 +547,29 @@ def test_a_trainer_cannot_write_content_but_an_admin_can(session: Session, make_
     assert can_write_content(trainer, trainer.id) and not can_write_content(trainer, fellow.id)
 
 
+def test_a_refusal_carries_the_servers_copy_only_to_those_who_see_the_record(
+    session: Session, make_user: MakeUser
+) -> None:
+    fellow = make_user("fellow", cohort="north")
+    trainer = make_user("trainer", cohort="north")
+    stranger = make_user("fellow", cohort="south")
+    rid = new_id()
+    push_raw(session, fellow, "f", group(1, rid, {"title": "plan", "deleted": False}, clock=3))
+    refused = push_raw(session, trainer, "t",
+                       group(1, rid, {"deleted": True}, clock=9),
+                       group(2, rid, {"title": "changed", "reflection": "good"}, clock=10))
+    assert [r["outcome"] for r in refused["results"]] == ["rejected", "rejected"]
+    assert [r["current"] for r in refused["results"]] == [
+        {"deleted": [False, 3, "f"]},
+        {"title": ["plan", 3, "f"], "reflection": None},  # (no version of it: never written)
+    ]
+    hidden = push_raw(session, stranger, "s", group(1, rid, {"deleted": True}, clock=9))
+    assert hidden["results"][0]["outcome"] == "rejected"
+    assert "current" not in hidden["results"][0], "nothing of a record one may not see"
+    invalid = push_raw(session, fellow, "f", group(2, rid, {"grade": "three"}, clock=4))
+    assert invalid["results"][0]["current"] == {"grade": None}
+
+
 @pytest.mark.parametrize(
     ("fields", "bad", "words"),
     [
@@ -690,7 +721,7 @@ def test_without_resume_a_later_page_can_miss_fields(session: Session, make_user
 
 def test_pull_page_bytes_are_bounded(session: Session, make_user: MakeUser,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sync_service, "PULL_PAGE_BYTES", 20_000)
+    monkeypatch.setattr(sync_pull, "PULL_PAGE_BYTES", 20_000)
     fellow = make_user()
     writer = Replica(session, fellow, "w")
     for _ in range(10):
@@ -703,7 +734,7 @@ def test_pull_page_bytes_are_bounded(session: Session, make_user: MakeUser,
 
 
 def test_pull_limit_is_capped(session: Session, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sync_service, "PULL_PAGE_MAX", 3)
+    monkeypatch.setattr(sync_pull, "PULL_PAGE_MAX", 3)
     fellow = make_user()
     writer = Replica(session, fellow, "w")
     for i in range(5):
@@ -1111,7 +1142,7 @@ def test_ten_thousand_records_push_and_pull_quickly(
 
     fellow = make_user()
     ids = [new_id() for _ in range(10_000)]
-    timings = []
+    timings: list[tuple[float, float]] = []
     for b in range(5):
         groups = [
             group(b * 2000 + i + 1, rid,
@@ -1125,10 +1156,12 @@ def test_ten_thousand_records_push_and_pull_quickly(
         assert push_raw(session, fellow, "laptop", *groups)["results"] == []
         timings.append((time.perf_counter() - started, time.process_time() - cpu))
     started, cpu = time.perf_counter(), time.process_time()
-    pages = []
-    cursor, scope, resume = 0, None, None
+    pages: list[PullResponse] = []
+    cursor: int = 0
+    scope: list[int] | None = None
+    resume: str | None = None
     while True:
-        extra = {"resume": resume} if resume else {}
+        extra: dict[str, Any] = {"resume": resume} if resume else {}
         page = pull_raw(session, fellow, cursor, scope, **extra)
         json.dumps(page, ensure_ascii=False)  # as the router does
         pages.append(page)

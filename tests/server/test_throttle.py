@@ -117,8 +117,9 @@ def test_the_source_behind_a_trusted_proxy_counts_and_a_forged_one_does_not(
     def via_proxy(password: str, source: str) -> int:
         # The client's own header says anything; the proxies append what they saw.
         forwarded = f"1.2.3.4, {source}, 10.0.0.1"
-        return proxied.post(LOGIN, json={"username": user.username, "password": password},
-                            headers={"X-Forwarded-For": forwarded}).status_code
+        status: int = proxied.post(LOGIN, json={"username": user.username, "password": password},
+                                   headers={"X-Forwarded-For": forwarded}).status_code
+        return status
 
     assert [via_proxy("guess", "203.0.113.66") for _ in range(5)] == [401, 401, 401, 401, 429]
     assert via_proxy(GOOD, "198.51.100.7") == 200
@@ -137,7 +138,8 @@ def test_password_change_is_throttled_per_source_too(app: Any, make_user: Any, a
     def change(source: str, old: str) -> int:
         body = {"old_password": old, "new_password": "battery staple"}
         with TestClient(app, client=(source, 50000)) as test_client:
-            return test_client.post(PASSWORD, headers=auth_headers(user), json=body).status_code
+            status: int = test_client.post(PASSWORD, headers=auth_headers(user), json=body).status_code
+            return status
 
     assert [change("203.0.113.66", "guess") for _ in range(5)] == [401, 401, 401, 401, 429]
     assert change("198.51.100.7", GOOD) == 204

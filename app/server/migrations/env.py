@@ -1,4 +1,4 @@
-"""Alembic environment for the server's tables (``app/server/db.py``).
+"""Alembic environment for the server's tables (``app/server/tables.py``).
 
 Run through ``app.server.database.run_migrations``, which hands over an open
 connection; the Alembic command line works too with ``-x url=...``.
@@ -9,11 +9,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from app.server import db
+from app.server import tables
 from app.server.database import make_engine
 
 config = context.config
-target_metadata = db.Base.metadata
+target_metadata = tables.Base.metadata
 
 
 def _configure(connection: Connection) -> None:

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from app.server.config import Settings
-from app.server.db import User
 from app.server.deps import CurrentUser, SessionDep, SettingsDep, SourceDep
 from app.server.errors import ApiError
 from app.server.routers.me import user_out
@@ -46,6 +45,7 @@ from app.server.security import (
     take_session_notice,
     verify_password,
 )
+from app.server.tables import User
 
 log = logging.getLogger("fieldbook.server")
 

@@ -7,7 +7,8 @@ that made it are kept, so the client continues from the server's offset
 instead of sending them again. The request-size middleware lets these
 bodies through unread for that reason (``BodyLimitMiddleware``).
 
-The files and the rules about them live in ``app/server/blob_store.py``.
+An upload's rows and files are kept by ``app/server/uploads.py``; the files
+and the rules about who may read them live in ``app/server/blob_store.py``.
 """
 
 from __future__ import annotations
@@ -24,17 +25,17 @@ from typing import IO, Annotated, Final, Literal
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.server import blob_store
+from app.server import blob_store, uploads
 from app.server.config import Settings
-from app.server.db import Blob, Upload, User
 from app.server.deps import CurrentUser, SessionDep, SettingsDep
 from app.server.errors import ApiError
 from app.server.schemas import Sha256Path, blob_piece_headers, error_responses
+from app.server.tables import Blob, User
+from app.server.uploads import Piece
 from app.sync.blob_protocol import (
     ALLOWED_TYPES,
     BLOBS_PATH,
@@ -46,7 +47,6 @@ from app.sync.blob_protocol import (
     BlobStatus,
     is_sha256,
     matches_type,
-    sha256_of_file,
 )
 
 log = logging.getLogger("fieldbook.server")
@@ -70,16 +70,6 @@ class BlobStatusModel(BaseModel):
     state: Literal["missing", "partial", "complete"]
     offset: int
     size: int
-
-
-@dataclass(frozen=True, slots=True)
-class Piece:
-    """What an upload ``PUT`` claims, from its path and headers."""
-
-    sha256: str
-    size: int
-    type: str
-    offset: int
 
 
 # --------------------------------------------------------------------------- one writer per upload
@@ -151,153 +141,6 @@ def _body_limit(request: Request, piece: Piece) -> int:
             raise _piece_too_large()
         raise ApiError(422, "body_too_long", "The body goes past the end of the file's size.")
     return limit
-
-
-# --------------------------------------------------------------------------- the database side
-
-
-def _conflict(status: BlobStatus, code: str, message: str) -> ApiError:
-    """409 carrying where the server stands: the client continues from there."""
-    return ApiError(409, code, message, details={"status": dict(status)})
-
-
-def _discard(session: Session, settings: Settings, user_id: int, sha256: str) -> None:
-    """Forget an upload: its row and its bytes."""
-    session.rollback()
-    upload = session.get(Upload, (user_id, sha256))
-    if upload is not None:
-        session.delete(upload)
-    session.commit()
-    blob_store.unlink_quietly(blob_store.partial_path(settings, user_id, sha256))
-
-
-def begin_upload(session: Session, settings: Settings, user: User, piece: Piece) -> BlobStatus | None:
-    """``None`` when the body is to be written at ``piece.offset``; a
-    status to answer with when this user may read the file already.
-
-    A file the server has but this user may not read is taken like any
-    other: the whole upload is their proof of possession, and answering
-    otherwise would tell them the server has it."""
-    user_id = user.id
-    status = blob_store.status_of(session, settings, user, piece.sha256)
-    if status["state"] == "complete":
-        session.commit()
-        if session.get(Upload, (user_id, piece.sha256)) is not None:
-            _discard(session, settings, user_id, piece.sha256)  # finished from another laptop
-        return status
-    upload = session.get(Upload, (user_id, piece.sha256))
-    if upload is not None and (upload.size, upload.type) != (piece.size, piece.type):
-        if piece.offset != 0:
-            raise ApiError(422, "upload_mismatch", "This file was started with another size or type; "
-                           "send it again from the start.")
-        _discard(session, settings, user_id, piece.sha256)
-        upload = None
-    if upload is None:
-        _new_upload(session, settings, user, piece)
-        return None
-    _match_disk(session, settings, upload)
-    if piece.offset != upload.offset:
-        status = blob_store.status_of(session, settings, user, piece.sha256)
-        session.commit()
-        raise _conflict(status, "offset_mismatch",
-                        f"The server holds {upload.offset} bytes of this file; continue from there.")
-    session.commit()
-    return None
-
-
-def _new_upload(session: Session, settings: Settings, user: User, piece: Piece) -> None:
-    user_id = user.id
-    if piece.offset != 0:
-        status = blob_store.status_of(session, settings, user, piece.sha256)
-        session.commit()
-        raise _conflict(status, "offset_mismatch", "The server holds nothing of this file; start from 0.")
-    used = blob_store.used_bytes(session, user_id, besides=piece.sha256)
-    if used + piece.size > settings.quota_bytes:
-        session.commit()
-        raise ApiError(413, "quota_exceeded", (
-            f"This file would take your uploads past your quota of {settings.quota_bytes / _MB:.0f} MB "
-            f"({used / _MB:.1f} MB used). Ask your administrator for more room."))
-    session.add(Upload(user_id=user_id, sha256=piece.sha256, size=piece.size, type=piece.type,
-                       offset=0, updated_at=settings.now()))
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        status = blob_store.status_of(session, settings, user, piece.sha256)
-        session.commit()
-        raise _conflict(status, "upload_in_progress", "This file is being sent already.") from None
-    blob_store.unlink_quietly(blob_store.partial_path(settings, user_id, piece.sha256))  # a stray one
-
-
-def _match_disk(session: Session, settings: Settings, upload: Upload) -> None:
-    """A partial file shorter than its row (lost, or a disk restored from a
-    copy) moves the offset back: the client sends those bytes again."""
-    on_disk = blob_store.file_size(blob_store.partial_path(settings, upload.user_id, upload.sha256)) or 0
-    if on_disk < upload.offset:
-        log.warning("Upload %s/%s: %d bytes on disk, %d recorded; continuing from the disk",
-                    upload.user_id, upload.sha256, on_disk, upload.offset)
-        upload.offset = on_disk
-        session.flush()
-
-
-def record_offset(session: Session, settings: Settings, user_id: int, sha256: str, offset: int) -> None:
-    """The bytes written so far, in a transaction of their own."""
-    session.rollback()
-    upload = session.get(Upload, (user_id, sha256))
-    if upload is not None:
-        upload.offset = offset
-        upload.updated_at = settings.now()
-    session.commit()
-
-
-def finish_upload(session: Session, settings: Settings, user: User, piece: Piece) -> BlobStatus:
-    """The whole file is here: check it is what it claims, move it into
-    place (unless the server has it already), mark the blob complete and
-    the user its holder."""
-    user_id = user.id
-    partial = blob_store.partial_path(settings, user_id, piece.sha256)
-    if sha256_of_file(partial) != piece.sha256:
-        _discard(session, settings, user_id, piece.sha256)
-        raise ApiError(422, "hash_mismatch",
-                       "The file that arrived does not match its SHA-256, so it was not kept. Send it again.")
-    if not matches_type(piece.type, blob_store.head_of(partial)):
-        _discard(session, settings, user_id, piece.sha256)
-        raise ApiError(422, "type_mismatch", "The file's content is not what its type says.")
-    if blob_store.complete_blob(session, settings, piece.sha256) is None:
-        final = blob_store.blob_path(settings, piece.sha256)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(partial, final)
-        blob_store.fsync_dir(final.parent)
-    else:  # the server had these bytes: they were the proof, one copy is kept
-        blob_store.unlink_quietly(partial)
-    _mark_complete(session, settings, user_id, piece)
-    log.info("Blob %s complete (%d bytes, %s) from user %s", piece.sha256, piece.size, piece.type, user_id)
-    return blob_store.status_of(session, settings, user, piece.sha256)
-
-
-def _mark_complete(session: Session, settings: Settings, user_id: int, piece: Piece) -> None:
-    """The upload's row goes, the blob is complete, and the user holds it."""
-    session.rollback()
-    try:
-        _complete_rows(session, settings, user_id, piece)
-    except IntegrityError:  # another user's upload of the same file made the blob a moment ago
-        session.rollback()
-        _complete_rows(session, settings, user_id, piece)
-
-
-def _complete_rows(session: Session, settings: Settings, user_id: int, piece: Piece) -> None:
-    upload = session.get(Upload, (user_id, piece.sha256))
-    if upload is not None:
-        session.delete(upload)
-    blob = session.get(Blob, piece.sha256)
-    if blob is None:
-        session.add(Blob(sha256=piece.sha256, size=piece.size, type=piece.type, uploader_id=user_id,
-                         created_at=settings.now(), complete=True))
-    else:  # its file had gone missing, or another user had sent it already
-        blob.complete = True
-    session.flush()
-    blob_store.add_holder(session, user_id, piece.sha256, blob_store.BY_UPLOAD, settings.now())
-    session.commit()
 
 
 # --------------------------------------------------------------------------- writing a body
@@ -413,7 +256,8 @@ async def put_blob(sha256: Sha256Path, request: Request, session: SessionDep, us
     key = (user.id, piece.sha256)
     if not _claim(key):
         status = await run_in_threadpool(blob_store.status_of, session, settings, user, piece.sha256)
-        raise _conflict(status, "upload_in_progress", "This file is being sent already; try again shortly.")
+        raise uploads.status_conflict(status, "upload_in_progress",
+                                      "This file is being sent already; try again shortly.")
     try:
         return JSONResponse(dict(await _receive(request, session, settings, user, piece, limit)))
     finally:
@@ -424,7 +268,7 @@ async def put_blob(sha256: Sha256Path, request: Request, session: SessionDep, us
 async def _receive(request: Request, session: Session, settings: Settings, user: User, piece: Piece,
                    limit: int) -> BlobStatus:
     user_id = user.id
-    done = await run_in_threadpool(begin_upload, session, settings, user, piece)
+    done = await run_in_threadpool(uploads.begin_upload, session, settings, user, piece)
     if done is not None:
         return done
     path = blob_store.partial_path(settings, user_id, piece.sha256)
@@ -432,18 +276,18 @@ async def _receive(request: Request, session: Session, settings: Settings, user:
         written = await write_body(request, path, piece, limit)
     except _Refused as refused:
         if refused.forget:
-            await run_in_threadpool(_discard, session, settings, user_id, piece.sha256)
+            await run_in_threadpool(uploads.discard, session, settings, user_id, piece.sha256)
         raise refused.error from None
     except OSError as exc:
         raise _storage_unavailable(user_id, piece, "write", path, exc) from None
     offset = piece.offset + written.count
-    await run_in_threadpool(record_offset, session, settings, user_id, piece.sha256, offset)
+    await run_in_threadpool(uploads.record_offset, session, settings, user_id, piece.sha256, offset)
     if written.disconnected:
         log.info("Upload %s/%s: connection dropped; kept %d of %d bytes", user_id, piece.sha256, offset,
                  piece.size)
     if offset == piece.size:
         try:
-            return await run_in_threadpool(finish_upload, session, settings, user, piece)
+            return await run_in_threadpool(uploads.finish_upload, session, settings, user, piece)
         except OSError as exc:  # hashing or moving the finished file (a full disk, a vanished file)
             raise _storage_unavailable(user_id, piece, "finish", path, exc) from None
     return {"sha256": piece.sha256, "state": "partial", "offset": offset, "size": piece.size}

@@ -1,7 +1,7 @@
 """``POST /api/v1/sync/push`` and ``POST /api/v1/sync/pull`` (docs/sync.md).
 
 The bodies are validated by the models in ``app/server/sync_schemas.py``; the
-work is done by ``app/server/sync_service.py``. Answers are encoded here in
+work is done by ``app/server/sync/`` (push and pull). Answers are encoded here in
 one go (a pull page holds thousands of records: validating them again
 against the response model would only cost time).
 """
@@ -18,13 +18,16 @@ from app.server.deps import CurrentUser, SessionDep
 from app.server.errors import ApiError
 from app.server.middleware import TOO_OLD_MESSAGE
 from app.server.schemas import error_responses
+from app.server.sync.pull import pull
+from app.server.sync.push import DeviceRolledBack, PushGap, push
 from app.server.sync_schemas import (
+    ORDER_CODE,
     PullRequestModel,
     PullResponseModel,
     PushRequestModel,
     PushResponseModel,
+    order_problem,
 )
-from app.server.sync_service import DeviceRolledBack, PushGap, pull, push
 from app.sync.protocol import (
     MIN_SUPPORTED_PROTOCOL,
     PROTOCOL_VERSION,
@@ -63,6 +66,9 @@ def _json(payload: Any) -> Response:
 )
 def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser) -> Response:
     _check_protocol(body.protocol)
+    problem = order_problem(body.changes)
+    if problem is not None:
+        raise ApiError(422, ORDER_CODE, problem)
     request: PushRequest = {
         "protocol": body.protocol,
         "device_id": body.device_id,

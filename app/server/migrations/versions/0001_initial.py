@@ -1,11 +1,11 @@
-"""The server's first tables (app/server/db.py as of protocol 1).
+"""The server's first tables (app/server/tables.py as of protocol 1).
 
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-22
 
-Types are spelled out here rather than imported from db.py: a migration
-describes the schema as it was, whatever db.py says later.
+Types are spelled out here rather than imported from tables.py: a migration
+describes the schema as it was, whatever tables.py says later.
 """
 
 from __future__ import annotations
