@@ -43,8 +43,10 @@ def test_typing_survives_sigkill(tmp_path: Path) -> None:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "TYPED", process.stderr.read() if process.stderr else ""
         typed_at = time.monotonic()
+        # The autosave comes ~0.7 s after typing stops; the bound only stops a
+        # hang, so a loaded machine cannot fail a correct run.
         while TEXT not in stored_titles(store_file):
-            assert time.monotonic() - typed_at < 5, "autosave did not happen within 5 s"
+            assert time.monotonic() - typed_at < 60, "the autosave never happened"
             time.sleep(0.05)
         os.kill(process.pid, signal.SIGKILL)  # no chance to clean up
     finally:

@@ -158,8 +158,8 @@ def test_the_proxy_forwards_counts_cuts_throttles_and_refuses() -> None:
             with contextlib.suppress(OSError):
                 sock.recv(100)  # some of the echo, or nothing: the connection is reset
         # "xx" comes before the marker; the marker's first 3 bytes pass, then the cut.
-        proxy.wait_for(lambda: proxy.cuts == 1, 5)
-        deadline = time.monotonic() + 5
+        proxy.wait_for(lambda: proxy.cuts == 1, 30)
+        deadline = time.monotonic() + 30  # bounds a hang only
         while bytes(received) != b"helloxxMAR" and time.monotonic() < deadline:
             time.sleep(0.01)
         assert bytes(received) == b"helloxxMAR"
@@ -182,7 +182,7 @@ def test_the_proxy_forwards_counts_cuts_throttles_and_refuses() -> None:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", proxy.port), 5) as sock:
             sock.sendall(b"anyone?")
             assert sock.recv(10) == b""
-        proxy.wait_for(lambda: proxy.stats().refused == 1, 5)
+        proxy.wait_for(lambda: proxy.stats().refused == 1, 30)
         assert received.endswith(b"z" * 10), "nothing of a refused connection reaches the server"
         proxy.refuse(False)
 
@@ -411,7 +411,9 @@ def test_a_stalled_or_refusing_link_fails_in_time_and_changes_nothing(
     began = time.monotonic()
     with pytest.raises(ServerUnavailable, match="too long"):
         a.laptop.sync()
-    assert time.monotonic() - began < 10
+    # The link stalls for ever: the client's timeouts end the sync. The bound
+    # is far above them (2 s each), so only a sync that hangs can fail it.
+    assert time.monotonic() - began < 60
     # The held request may still reach the server once the link comes back
     # (a late packet); either way the next sync applies everything once.
     a.proxy.heal()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.models.fields import KINDS, LONG_TEXT_MAX, TITLE_MAX
+from app.models.fields import KINDS, LONG_TEXT_MAX, TITLE_MAX, Kind
 from app.models.validation import validate_record
 
 
@@ -19,8 +19,8 @@ def problems(kind: str, **values: object) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("kind", "values", "field"),
     [
-        ("lesson_plan", {"grade": 0}, "grade"),
-        ("lesson_plan", {"grade": 10}, "grade"),
+        ("lesson_plan", {"grade": -1}, "grade"),  # 0 is 学前
+        ("lesson_plan", {"grade": 13}, "grade"),  # 12 is 高三
         ("lesson_plan", {"grade": "三"}, "grade"),
         ("lesson_plan", {"grade": True}, "grade"),
         ("lesson_plan", {"subject": "alchemy"}, "subject"),
@@ -69,7 +69,7 @@ def test_required_and_procedure_total_are_warnings() -> None:
     assert "30" in found["procedure"].english() and not found["procedure"].blocking
 
 
-@given(st.dictionaries(st.sampled_from(sorted(KINDS["lesson_plan"].by_name)),
+@given(st.dictionaries(st.sampled_from(sorted(KINDS[Kind.LESSON_PLAN].by_name)),
                        st.one_of(st.none(), st.text(), st.integers(), st.floats(), st.booleans(),
                                  st.lists(st.text()))))
 def test_any_input_is_either_clean_or_a_problem(values: dict[str, object]) -> None:

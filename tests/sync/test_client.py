@@ -229,8 +229,14 @@ def test_broken_answers_are_typed_errors(raw: bytes, error: type[Exception]) -> 
 
 
 def test_a_server_that_never_answers_times_out_as_unavailable() -> None:
-    with raw_server(lambda conn: threading.Event().wait(3)) as url:
+    gave_up = threading.Event()  # the server holds its answer until the client gave up
+
+    def hold(_conn: socket.socket) -> None:
+        gave_up.wait(60)  # bounds a hang only
+
+    with raw_server(hold) as url:
         client = ApiClient(url, timeout=(2, 0.5))
         with pytest.raises(ServerUnavailable) as caught:
             client.health()
+        gave_up.set()
     assert "too long" in str(caught.value)

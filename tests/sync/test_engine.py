@@ -218,9 +218,13 @@ def test_an_interrupted_push_resumes_without_resending_confirmed_batches(laptop:
     converged(a, b)
 
 
-class OvertakenClient(ApiClient):
-    """Holds the first push back, so the second one (sent while the first is
-    on its way) reaches the server first; records who overlapped whom."""
+# Only bounds a hang (an engine that never sends the second push): a correct
+# run never waits for it.
+HANG_S = 60.0
+
+
+class CountingClient(ApiClient):
+    """Records every push, its outcome and how many were in flight at once."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -233,12 +237,11 @@ class OvertakenClient(ApiClient):
     def push(self, request: PushRequest) -> PushResponse:
         with self._guard:
             self.pushes.append(request)
-            first = len(self.pushes) == 1
+            number = len(self.pushes)
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            if first:
-                time.sleep(0.5)
+            self.before_sending(number)
             answer = super().push(request)
             self.outcomes.append("ok")
             return answer
@@ -248,6 +251,32 @@ class OvertakenClient(ApiClient):
         finally:
             with self._guard:
                 self.in_flight -= 1
+            self.answered(number)
+
+    def before_sending(self, number: int) -> None:
+        """Called on the request's thread before push ``number`` (from 1) goes."""
+
+    def answered(self, number: int) -> None:
+        """Called on the request's thread once push ``number`` has its outcome."""
+
+
+class OvertakenClient(CountingClient):
+    """Holds the first push back until the second one (sent while the first
+    is on its way) has reached the server and been answered: the second one
+    overtakes the first by construction, not by a head start on the clock."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._second_answered = threading.Event()
+        self.first_waited_for_second = False
+
+    def before_sending(self, number: int) -> None:
+        if number == 1:
+            self.first_waited_for_second = self._second_answered.wait(HANG_S)
+
+    def answered(self, number: int) -> None:
+        if number == 2:
+            self._second_answered.set()
 
 
 def test_two_batches_in_flight_apply_in_order_even_when_the_second_arrives_first(
@@ -261,6 +290,7 @@ def test_two_batches_in_flight_apply_in_order_even_when_the_second_arrives_first
 
     report = a.sync(batch_groups=2)
 
+    assert client.first_waited_for_second, "the second batch went out while the first was held"
     assert client.most_in_flight == 2, "the next batch goes out while one is applied"
     assert "push_gap" in client.outcomes, "the overtaking batch was refused, nothing applied"
     first, second = client.pushes[:2]
@@ -274,14 +304,17 @@ def test_two_batches_in_flight_apply_in_order_even_when_the_second_arrives_first
 
 def test_after_a_failed_request_batches_go_one_at_a_time(laptop: MakeLaptop) -> None:
     """On a link that drops, every request in flight at a cut is lost."""
-    a = laptop("li", client_class=OvertakenClient)
+    a = laptop("li", client_class=CountingClient)
     client = a.client
-    assert isinstance(client, OvertakenClient)
+    assert isinstance(client, CountingClient)
     for i in range(6):
         a.store.create("lesson_plan", lesson(i), author="李老师")
     client.last_failure = time.monotonic()
     a.sync(batch_groups=2)
     assert client.most_in_flight == 1 and len(client.pushes) == 3
+    # A request sent while another is in flight is marked ``after`` it; one
+    # at a time, none is (this holds however quickly each push is answered).
+    assert not any("after" in push for push in client.pushes)
     assert replica.pending_count(a.store) == 0
 
 
@@ -384,8 +417,13 @@ def test_the_mass_delete_guard_applies_nothing_without_confirmation(laptop: Make
     cursor = replica.sync_meta(a.store).pull_cursor
 
     asked: list[tuple[int, int]] = []
+
+    def refuse(count: int, total: int) -> bool:
+        asked.append((count, total))
+        return False
+
     with pytest.raises(MassDeletePending) as caught:
-        a.sync(confirm_mass_delete=lambda count, total: asked.append((count, total)) or False)
+        a.sync(confirm_mass_delete=refuse)
     assert (caught.value.count, caught.value.total) == (12, 14)
     assert asked == [(12, 14)]
     assert a.live() == 14, "nothing was removed"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.errors import RecordNotFound
-from app.models.orm import Record
+from app.models.orm import LessonPlan, Record
 from app.models.store import Store
 from app.sync import replica
 from app.sync.protocol import PullResponse, RemoteRecord
@@ -182,9 +182,9 @@ def test_a_refusal_puts_the_record_back_to_the_servers_copy(store: Store) -> Non
     [edit, removal] = replica.pending_groups(store)
     # An edit made after the batch was read (still unsent): it gets its own answer.
     with store._write() as session:
-        record = session.get_one(Record, rid)
-        record.grade = 5
-        store._log_change(session, record, "grade", 5, store._tick(session))
+        plan = session.get_one(LessonPlan, rid)
+        plan.grade = 5
+        store._log_change(session, plan, "grade", 5, store._tick(session))
 
     replica.mark_pushed(store, removal["seq"], [
         Rejection(edit["seq"], rid, "not yours", ("title", "unit"),

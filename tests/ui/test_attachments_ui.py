@@ -125,13 +125,24 @@ def plan(env: Env, title: str = "认识分数") -> RecordData:
     return record
 
 
+def opener(opened: list[QUrl]) -> Callable[[QUrl], bool]:
+    """Stands in for the desktop's viewer: notes what it was asked to open."""
+
+    def open_url(url: QUrl) -> bool:
+        opened.append(url)
+        return True
+
+    return open_url
+
+
 def write_image(path: Path, width: int, height: int, image_format: str = "JPEG") -> Path:
     image = QImage(width, height, QImage.Format.Format_RGB32)
     image.fill(QColor("#3a7bd5"))
     for x in range(0, width, 97):  # some detail, so the JPEG is not trivially small
         for y in range(0, height, 89):
             image.setPixelColor(x, y, QColor("#ffcc00"))
-    assert image.save(str(path), image_format, 90)
+    # PySide6's stub types the format as bytes, but at run time it takes only a str.
+    assert image.save(str(path), image_format, 90)  # type: ignore[call-overload]
     return path
 
 
@@ -300,7 +311,7 @@ def test_a_read_only_record_opens_files_but_cannot_change_them(
     assert not enter.isAccepted()
 
     opened: list[QUrl] = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url) or True))
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(opener(opened)))
     env.strip.select(ref["sha256"])
     assert env.button("attachments_open").isEnabled()
     env.button("attachments_open").click()
@@ -322,7 +333,7 @@ def test_opening_a_file_not_here_downloads_it_first(
     assert "Not downloaded yet" in env.strip.item_texts()[0]
 
     opened: list[QUrl] = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url) or True))
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(opener(opened)))
     env.strip.open_file(sha)
     qtbot.waitUntil(lambda: len(opened) == 1, timeout=10_000)
     assert Path(opened[0].toLocalFile()).read_bytes() == PDF

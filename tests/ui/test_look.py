@@ -6,10 +6,10 @@ coloured chip, and buttons without text carry a name for screen readers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QObject, QSize, Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -69,7 +69,10 @@ def make_window(qtbot: Any, store: Store, runner: TaskRunner) -> Iterator[Any]:
     QCoreApplication.processEvents()
 
 
-def _child(parent: QWidget, kind: type[Any], name: str) -> Any:
+Found = TypeVar("Found", bound=QObject)
+
+
+def _child(parent: QWidget, kind: type[Found], name: str) -> Found:
     found = parent.findChild(kind, name)
     assert found is not None, name
     return found

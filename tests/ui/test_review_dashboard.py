@@ -73,7 +73,8 @@ def test_the_dashboard_shows_figures_per_fellow_and_totals(
     summary = env.ui.dashboard.summary()
     assert "1 reviews waiting longer than 7 days" in summary
     qtmodeltester.check(model)
-    assert not env.window.editor.parentWidget().isVisible()  # the dashboard takes the room
+    editor_pane = env.window.editor.parentWidget()
+    assert editor_pane is not None and not editor_pane.isVisible()  # the dashboard takes the room
     cohort = env.ui.dashboard.findChild(QComboBox, "dashboard_cohort")
     assert cohort is not None and cohort.isVisible()
     env.window.grab().save("/tmp/shots/dashboard.png")
