@@ -75,7 +75,7 @@ def test_push_then_pull(client: Any, session: Session, make_user: MakeUser, auth
     rid = new_id()
     response = client.post(PUSH, json=push_body(
         change(1, rid, {"status": "draft", "title": "认识分数", "grade": 3, "tags": ["分数"]}),
-        change(2, rid, {"grade": 10}),
+        change(2, rid, {"grade": 13}),  # past 高三 (12)
     ), headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()

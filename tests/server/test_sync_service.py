@@ -573,7 +573,7 @@ def test_a_refusal_carries_the_servers_copy_only_to_those_who_see_the_record(
 @pytest.mark.parametrize(
     ("fields", "bad", "words"),
     [
-        ({"title": "ok", "grade": 12}, ["grade"], "at most 9"),
+        ({"title": "ok", "grade": 13}, ["grade"], "at most 12"),
         ({"grade": "three"}, ["grade"], "whole number"),
         ({"title": "x" * 201}, ["title"], "At most 200"),
         ({"subject": "astrology"}, ["subject"], "allowed choices"),
