@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDoubleSpinBox,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -120,7 +121,13 @@ def type_into(qtbot: QtBot, widget: QWidget, text: str, *, replace: bool = False
     keys(qtbot, widget, text)
 
 
-def choose(qtbot: QtBot, box: QComboBox, code: str) -> None:
+def caption(editor: RecordEditor, field: str) -> str | None:
+    """The text of a field's caption label, or None while the form has none."""
+    label = editor.findChild(QLabel, f"caption_{field}")
+    return None if label is None else label.text()
+
+
+def choose(qtbot: QtBot, box: QComboBox, code: str | int) -> None:
     """Pick an entry with the keyboard (Down from the current one until it is reached)."""
     box.setFocus()
     target = box.findData(code)
@@ -867,8 +874,7 @@ def test_language_change_relabels_everything(qtbot: QtBot, editor: RecordEditor,
     assert app is not None
     app.installTranslator(translator)
     try:
-        qtbot.waitUntil(lambda: editor.findChild(QWidget, "caption_title") is not None
-                        and editor.findChild(QWidget, "caption_title").text() == "[Title]")
+        qtbot.waitUntil(lambda: caption(editor, "title") == "[Title]")
         assert combo(editor, "subject").itemText(0) == "[—]"
         assert combo(editor, "subject").itemText(combo(editor, "subject").findData("math")) == (
             "[Mathematics]")
@@ -877,13 +883,13 @@ def test_language_change_relabels_everything(qtbot: QtBot, editor: RecordEditor,
         header = steps(editor).table.horizontalHeaderItem(1)
         assert header is not None and header.text() == "[Minutes]"
         assert spin(editor, "duration_minutes").suffix() == " [min]"
-        kind_label = editor.findChild(QWidget, "editor_kind")
+        kind_label = editor.findChild(QLabel, "editor_kind")
         assert kind_label is not None and kind_label.text() == "[Lesson plan]"
         assert not editor.is_dirty()
     finally:
         app.removeTranslator(translator)
         QCoreApplication.processEvents()
-    assert editor.findChild(QWidget, "caption_title").text() == "Title"
+    assert caption(editor, "title") == "Title"
 
 
 # --- the steps widget alone, and small behaviours ------------------------------------
@@ -938,7 +944,7 @@ def test_wheel_over_an_unfocused_number_does_not_change_it(qtbot: QtBot, editor:
 def test_language_change_event_is_handled(editor: RecordEditor) -> None:
     editor.new_record("training")
     QCoreApplication.sendEvent(editor, QEvent(QEvent.Type.LanguageChange))
-    assert editor.findChild(QWidget, "caption_hours").text() == "Hours"
+    assert caption(editor, "hours") == "Hours"
 
 
 # --- a teacher's first hour: numbers replace, Tab goes down the form ----------------

@@ -197,10 +197,10 @@ def test_header_click_sorts(qtbot: Any, store: Store, window: MainWindow) -> Non
         _plan(store, title)
     window.list_model().refresh()
     header = _table(window).horizontalHeader()
-    title = QPoint(header.sectionViewportPosition(0) + 5, header.height() // 2)
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=title)
+    title_header = QPoint(header.sectionViewportPosition(0) + 5, header.height() // 2)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=title_header)
     first = _titles(window)
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=title)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=title_header)
     second = _titles(window)
     assert {tuple(first), tuple(second)} == {("A", "B", "C"), ("C", "B", "A")}
 

@@ -67,12 +67,13 @@ def test_switching_language_relabels_the_window(
     sidebar = window.findChild(QListWidget, "sidebar")
     assert sidebar is not None
     assert sidebar.item(0).text().startswith("Lesson plans")
-    assert window.findChild(QLabel, "sync_state").text() == "Sync: not set up"
+    sync_state = window.findChild(QLabel, "sync_state")
+    assert sync_state is not None and sync_state.text() == "Sync: not set up"
 
     translations.install("zh_CN")
     qtbot.waitUntil(lambda: sidebar.item(0).text().startswith("教案"))
     assert sidebar.item(1).text().startswith("培训记录")
-    assert window.findChild(QLabel, "sync_state").text() == "同步：未设置"
+    assert sync_state.text() == "同步：未设置"
     assert window.menuBar().actions()[0].text() == "文件(&F)"
     assert window.list_model().data(window.list_model().index(0, 0)) == "（无标题）"
     window.editor.new_record("lesson_plan")
