@@ -2,21 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
-    <name></name>
-    <message>
-        <source>Choice</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Field</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Kind</source>
-        <translation type="unfinished">类别</translation>
-    </message>
-</context>
-<context>
     <name>Attachments</name>
     <message>
         <source>Photos and documents ({patterns})</source>
@@ -624,138 +609,272 @@
     <name>Document</name>
     <message>
         <source>Lesson topic</source>
-        <translation type="unfinished"></translation>
+        <translation>课题</translation>
     </message>
     <message>
         <source>Teacher</source>
-        <translation type="unfinished"></translation>
+        <translation>执教者</translation>
     </message>
     <message>
         <source>Recorded by</source>
-        <translation type="unfinished"></translation>
+        <translation>记录人</translation>
     </message>
     <message>
         <source>School</source>
-        <translation type="unfinished">学校</translation>
+        <translation>学校</translation>
     </message>
     <message>
         <source>Yes</source>
-        <translation type="unfinished">是</translation>
+        <translation>是</translation>
     </message>
     <message>
         <source>No</source>
-        <translation type="unfinished">否</translation>
+        <translation>否</translation>
     </message>
     <message>
         <source>, </source>
-        <translation type="unfinished"></translation>
+        <translation>、</translation>
     </message>
     <message>
         <source>Total</source>
-        <translation type="unfinished">合计</translation>
+        <translation>合计</translation>
     </message>
     <message>
         <source>Page {page} of {pages}</source>
-        <translation type="unfinished"></translation>
+        <translation>第 {page} 页，共 {pages} 页</translation>
     </message>
     <message>
         <source>Review</source>
-        <translation type="unfinished"></translation>
+        <translation>审阅记录</translation>
     </message>
     <message>
         <source>Status: {status}</source>
-        <translation type="unfinished"></translation>
+        <translation>状态：{status}</translation>
     </message>
     <message>
         <source>Decision: {decision}</source>
-        <translation type="unfinished"></translation>
+        <translation>审阅结论：{decision}</translation>
     </message>
     <message>
         <source>(not applied: {reason})</source>
-        <translation type="unfinished"></translation>
+        <translation>（未生效：{reason}）</translation>
     </message>
     <message>
         <source>No review entries yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>尚无审阅记录。</translation>
     </message>
     <message>
         <source>Untitled</source>
-        <translation type="unfinished"></translation>
+        <translation>无标题</translation>
     </message>
     <message>
         <source>Submitted for review</source>
-        <translation type="unfinished">已提交审阅</translation>
+        <translation>提交审阅</translation>
     </message>
     <message>
         <source>Withdrew the submission</source>
-        <translation type="unfinished"></translation>
+        <translation>撤回提交</translation>
     </message>
     <message>
         <source>Approved</source>
-        <translation type="unfinished">已通过</translation>
+        <translation>通过</translation>
     </message>
     <message>
         <source>Returned for revision</source>
-        <translation type="unfinished">已退回修改</translation>
+        <translation>退回修改</translation>
     </message>
     <message>
         <source>Comment</source>
-        <translation type="unfinished">评论</translation>
+        <translation>评论</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentActions</name>
+    <message>
+        <source>&amp;Export as Word…</source>
+        <translation>导出为 Word(&amp;E)…</translation>
+    </message>
+    <message>
+        <source>Export as P&amp;DF…</source>
+        <translation>导出为 PDF(&amp;D)…</translation>
+    </message>
+    <message>
+        <source>P&amp;rint…</source>
+        <translation>打印(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>Export the &amp;list…</source>
+        <translation>导出列表(&amp;L)…</translation>
+    </message>
+    <message>
+        <source>Export every record the list shows, as Word or PDF</source>
+        <translation>将列表中的全部记录导出为 Word 或 PDF</translation>
+    </message>
+    <message>
+        <source>Word documents (*.docx)</source>
+        <translation>Word 文档 (*.docx)</translation>
+    </message>
+    <message>
+        <source>PDF documents (*.pdf)</source>
+        <translation>PDF 文档 (*.pdf)</translation>
+    </message>
+    <message>
+        <source>Zip archives (*.zip)</source>
+        <translation>Zip 压缩包 (*.zip)</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>Open a record first.</source>
+        <translation>请先打开一条记录。</translation>
+    </message>
+    <message>
+        <source>The list is empty: nothing to export.</source>
+        <translation>列表为空，没有可导出的记录。</translation>
+    </message>
+    <message>
+        <source>Export the list</source>
+        <translation>导出列表</translation>
+    </message>
+    <message>
+        <source>Export the records the list shows as:</source>
+        <translation>将列表中的记录导出为：</translation>
+    </message>
+    <message>
+        <source>&amp;Word</source>
+        <translation>Word(&amp;W)</translation>
+    </message>
+    <message>
+        <source>&amp;PDF</source>
+        <translation>PDF(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Exported {count} record(s) to {path}</source>
+        <translation>已将 {count} 条记录导出到 {path}</translation>
+    </message>
+    <message>
+        <source>Export cancelled; nothing was written.</source>
+        <translation>导出已取消，未写入任何文件。</translation>
+    </message>
+    <message>
+        <source>{kind} ({count})</source>
+        <translation>{kind}（{count} 条）</translation>
+    </message>
+    <message>
+        <source>Writing the document…</source>
+        <translation>正在生成文档…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Could not export: {error}. Nothing was written.</source>
+        <translation>无法导出：{error}。未写入任何文件。</translation>
     </message>
 </context>
 <context>
     <name>DocumentImport</name>
     <message>
         <source>This file cannot be read as a Word document.</source>
-        <translation type="unfinished"></translation>
+        <translation>无法把这个文件当作 Word 文档读取。</translation>
     </message>
     <message>
         <source>This is an old Word document (.doc). Open it in Word or WPS, save it as .docx, and import that file.</source>
-        <translation type="unfinished"></translation>
+        <translation>这是旧版 Word 文档（.doc）。请用 Word 或 WPS 打开，另存为 .docx，再导入那个文件。</translation>
     </message>
     <message>
         <source>This document is protected by a password. Save a copy without the password and import that.</source>
-        <translation type="unfinished"></translation>
+        <translation>这个文档设有密码。请另存一份不带密码的副本，再导入它。</translation>
     </message>
     <message>
         <source>This file is empty.</source>
-        <translation type="unfinished"></translation>
+        <translation>这个文件是空的。</translation>
     </message>
     <message>
         <source>This file is not a Word document (.docx).</source>
-        <translation type="unfinished"></translation>
+        <translation>这个文件不是 Word 文档（.docx）。</translation>
     </message>
     <message>
         <source>This Word document is damaged and cannot be read.</source>
-        <translation type="unfinished"></translation>
+        <translation>这个 Word 文档已损坏，无法读取。</translation>
     </message>
     <message>
         <source>This file cannot be opened (it may have been moved, or you may not have permission to read it).</source>
-        <translation type="unfinished"></translation>
+        <translation>无法打开这个文件（它可能已被移走，或者您没有读取权限）。</translation>
     </message>
     <message>
         <source>This file is too large to be one lesson plan.</source>
-        <translation type="unfinished"></translation>
+        <translation>这个文件太大，不像是一份教案。</translation>
     </message>
     <message>
-        <source>“{text}” is not a known {label}: kept in the notes.</source>
-        <translation type="unfinished"></translation>
+        <source>“{text}” is not a grade or subject Fieldbook knows: it is kept in the notes.</source>
+        <translation>“{text}”不是田野手册认识的年级或学科，已保留在其他备注中。</translation>
     </message>
     <message>
         <source>No title found: the file name is used.</source>
-        <translation type="unfinished"></translation>
+        <translation>没有找到课题，已用文件名作课题。</translation>
     </message>
     <message>
         <source>More than {max} steps: the rest are in the notes.</source>
-        <translation type="unfinished"></translation>
+        <translation>教学过程超过 {max} 个环节，其余环节已放入其他备注。</translation>
     </message>
     <message>
         <source>“{field}” is too long for its field: it is in the notes.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{field}”的内容超出该栏的长度，已放入其他备注。</translation>
     </message>
     <message>
         <source>The document has no text: the draft will be empty.</source>
-        <translation type="unfinished"></translation>
+        <translation>文档中没有文字，草稿将是空的。</translation>
+    </message>
+    <message>
+        <source>Some of its text would be lost: {count} passages fit no field.</source>
+        <translation>有 {count} 段文字无处安放，导入会丢失内容。</translation>
+    </message>
+    <message>
+        <source>{label}: {text}</source>
+        <translation>{label}：{text}</translation>
+    </message>
+    <message>
+        <source> ({minutes} min)</source>
+        <translation>（{minutes} 分钟）</translation>
+    </message>
+</context>
+<context>
+    <name>ExportDialog</name>
+    <message>
+        <source>Export options</source>
+        <translation>导出选项</translation>
+    </message>
+    <message>
+        <source>Include the &amp;review thread (comments and the decision)</source>
+        <translation>包含审阅记录（评论和审阅结论）(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Mark drafts with a “Draft” &amp;watermark</source>
+        <translation>为草稿加“草稿”水印(&amp;W)</translation>
+    </message>
+    <message>
+        <source>Place attached &amp;images in the document</source>
+        <translation>在文档中插入附件中的图片(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Leave empty for no page header</source>
+        <translation>留空则不加页眉</translation>
+    </message>
+    <message>
+        <source>&amp;School in the page header:</source>
+        <translation>页眉中的学校(&amp;S)：</translation>
+    </message>
+    <message>
+        <source>One &amp;combined document</source>
+        <translation>合并为一个文档(&amp;C)</translation>
+    </message>
+    <message>
+        <source>A &amp;zip with one file per record</source>
+        <translation>打包为 zip，每条记录一个文件(&amp;Z)</translation>
     </message>
 </context>
 <context>
@@ -841,6 +960,10 @@
         <translation>教学反思</translation>
     </message>
     <message>
+        <source>Other notes</source>
+        <translation>其他备注</translation>
+    </message>
+    <message>
         <source>Tags</source>
         <translation>标签</translation>
     </message>
@@ -919,6 +1042,65 @@
     <message>
         <source>Outcomes and follow-ups</source>
         <translation>成果与后续</translation>
+    </message>
+</context>
+<context>
+    <name>ImportPreviewDialog</name>
+    <message>
+        <source>Import from Word</source>
+        <translation>从 Word 导入</translation>
+    </message>
+    <message>
+        <source>Check where each part of the document will go. Nothing is stored until you choose Import; each file becomes a draft lesson plan.</source>
+        <translation>请核对文档各部分将放入哪一栏。选择“导入”之前不会保存任何内容；每个文件会成为一份教案草稿。</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>栏目</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <source>&amp;Import</source>
+        <translation>导入(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Refused: {reason}</source>
+        <translation>未导入：{reason}</translation>
+    </message>
+    <message>
+        <source>Ready to import</source>
+        <translation>可以导入</translation>
+    </message>
+    <message>
+        <source>Imported</source>
+        <translation>已导入</translation>
+    </message>
+    <message>
+        <source>Importing…</source>
+        <translation>正在导入…</translation>
+    </message>
+    <message>
+        <source>{done} imported, {refused} not imported.</source>
+        <translation>已导入 {done} 个，未导入 {refused} 个。</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
     </message>
 </context>
 <context>
@@ -1001,6 +1183,14 @@
     <message>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>Import from &amp;Word…</source>
+        <translation>从 Word 导入(&amp;W)…</translation>
+    </message>
+    <message>
+        <source>Make draft lesson plans from Word documents (.docx)</source>
+        <translation>把 Word 文档（.docx）变成教案草稿</translation>
     </message>
     <message>
         <source>Choose a record, or start a new one</source>
@@ -1189,6 +1379,10 @@
     <message>
         <source>Search looks in every kind of record. Try a shorter word or check the spelling.</source>
         <translation>搜索会查找所有类别的记录。可以试试更短的词，或检查是否有错别字。</translation>
+    </message>
+    <message>
+        <source>Imported as draft lesson plans: {count}</source>
+        <translation>已导入为教案草稿：{count} 份</translation>
     </message>
     <message>
         <source>Clear the search</source>
@@ -2627,6 +2821,25 @@
     <message>
         <source>The server address is given by your programme staff, for example {example}. Signing in sends your records to your trainer and keeps a copy safe; you can also do it later from the Sync menu.</source>
         <translation>服务器地址由项目工作人员提供，例如 {example}。登录后，您的记录会发送给培训师，并在服务器上安全保存一份副本；也可以以后在“同步”菜单中登录。</translation>
+    </message>
+</context>
+<context>
+    <name>WordImport</name>
+    <message>
+        <source>Import from Word</source>
+        <translation>从 Word 导入</translation>
+    </message>
+    <message>
+        <source>Word documents (*.docx *.doc)</source>
+        <translation>Word 文档 (*.docx *.doc)</translation>
+    </message>
+    <message>
+        <source>Reading {count} files…</source>
+        <translation>正在读取 {count} 个文件…</translation>
+    </message>
+    <message>
+        <source>Import from Word failed: {error}</source>
+        <translation>从 Word 导入失败：{error}</translation>
     </message>
 </context>
 <context>
