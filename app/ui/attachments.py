@@ -401,6 +401,10 @@ class AttachmentsStrip(QFrame):
         self._hint = QLabel(self)
         self._hint.setObjectName("attachments_hint")
         self._hint.setStyleSheet(f"color: {MUTED_COLOUR};")
+        # Wraps rather than widening the strip: on one line, the English hint
+        # alone set the editor's minimum width and squeezed the list's titles
+        # to "…" at 1366 px.
+        self._hint.setWordWrap(True)
         self._attach = self._button("attachments_attach", self.choose_files)
         self._open = self._button("attachments_open", self.open_selected)
         self._remove = self._button("attachments_remove", self.remove_selected)

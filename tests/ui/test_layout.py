@@ -186,3 +186,23 @@ def test_the_first_start_fits_the_screen(qtbot: QtBot, store: Store, runner: Inl
     assert window.width() >= min(1200, int(free.width() * 0.85))  # and uses the room it has
     window.close()
     assert QApplication.activeModalWidget() is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("size", SIZES)
+def test_an_open_record_leaves_the_titles_readable(open_window: Any, store: Store, runner: InlineRunner,
+                                                   language: str, size: tuple[int, int]) -> None:
+    """With a record open and its attachments strip shown, the editor must not
+    claim so much width that the list's titles shrink to "…" (the English
+    strip's one-line hint once did, at 1366 px)."""
+    from app.ui.attachments_ui import AttachmentsUi
+    from app.ui.transfers import TransferController
+
+    record = store.create("lesson_plan", {"title": "认识分数（第一课时）", "grade": 3}, author="王芳")
+    window = open_window(language, size)
+    sync = SyncController(store, runner, tokens=TokenStore(), watch_network=False)
+    AttachmentsUi(window, store, runner, TransferController.for_sync(sync, queue_ids=list))
+    window.open_record(record.id)
+    QCoreApplication.processEvents()
+    title = window.table().horizontalHeader().sectionSize(0)
+    assert title >= 8 * _em(window.table()), f"title column squeezed to {title} px"
