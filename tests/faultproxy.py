@@ -158,6 +158,10 @@ class FaultProxy:
         self._buckets: dict[Direction, _Bucket] = {"up": _Bucket(), "down": _Bucket()}
         self._chunk_delay: dict[str, float] = {"up": 0.0, "down": 0.0}
         self._connect_delay = 0.0
+        # The kernel buffer towards the client, when set: what a cut can
+        # destroy in flight is then bounded by it, not by TCP autotuning (MBs
+        # on loopback) and the moment the client thread last read.
+        self.send_buffer: int | None = None
         self._refusing = False
         self._stalled = False
         self._capture = False
@@ -382,6 +386,8 @@ class FaultProxy:
         for sock in (client, server):
             sock.settimeout(None)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.send_buffer is not None:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
         with self._lock:
             if conn.closed or self._stop.is_set():
                 _reset(server)
