@@ -815,6 +815,10 @@ class RecordEditor(QWidget):
         page.setObjectName("editor_form")
         form = QFormLayout(page)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # A row too wide for the pane puts its caption above the field: with
+        # the English captions beside the steps table, the form was wider
+        # than the editor at 1366 px and its right edge hid behind a scroll bar.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._inputs, self._captions, self._problems = {}, {}, {}
         for spec in kind_spec(kind).fields:
             if spec.in_form:  # attachments have their own strip (app/ui/attachments.py)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QCoreApplication, QRect, Qt
 from PySide6.QtGui import QScreen
-from PySide6.QtWidgets import QApplication, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QApplication, QHeaderView, QScrollArea, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.models.fields import KINDS, FieldType
@@ -206,3 +206,7 @@ def test_an_open_record_leaves_the_titles_readable(open_window: Any, store: Stor
     QCoreApplication.processEvents()
     title = window.table().horizontalHeader().sectionSize(0)
     assert title >= 8 * _em(window.table()), f"title column squeezed to {title} px"
+    # …and the form fits its pane: no field hides behind a sideways scroll bar.
+    form = window.findChild(QScrollArea, "editor_scroll")
+    assert form is not None and form.widget() is not None
+    assert form.widget().minimumSizeHint().width() <= form.viewport().width(), "the form is cut on the right"
