@@ -61,6 +61,17 @@ _ROOT = QModelIndex()
 MAX_STALE_DAYS = 365
 
 
+def two_lines(label: str, longer_than: int = 12) -> str:
+    """A long header on two lines, broken at the space nearest its middle:
+    the exchange types' English names made the table wider than a 1366-px
+    screen, with a sideways scroll bar hiding the last columns."""
+    if len(label) <= longer_than or " " not in label:
+        return label
+    middle = len(label) / 2
+    cut = min((i for i, char in enumerate(label) if char == " "), key=lambda i: abs(i - middle))
+    return f"{label[:cut]}\n{label[cut + 1:]}"
+
+
 @dataclasses.dataclass(frozen=True)
 class DashboardQuery:
     """What the user chose; passed as is to ``reviews.dashboard``."""
@@ -180,9 +191,11 @@ class DashboardModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation == Qt.Orientation.Horizontal and role in (
+                Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if 0 <= section < len(self._keys):
-                return self.labels().get(self._keys[section], self._keys[section])
+                label = self.labels().get(self._keys[section], self._keys[section])
+                return two_lines(label) if role == Qt.ItemDataRole.DisplayRole else label
             return None
         return super().headerData(section, orientation, role)
 
@@ -275,7 +288,7 @@ class DashboardPage(QWidget):
         figures_layout.setContentsMargins(0, 0, 0, 0)
         figures_layout.addWidget(self._summary)
         figures_layout.addWidget(self._table, 1)
-        figures_layout.addWidget(scroll, 2)
+        figures_layout.addWidget(scroll, 1)
         # No figures at all: say what the dashboard counts and offer to sync.
         self._empty = EmptyState("dashboard_empty", "dashboard", self,
                                  action=window_action(self, "action_sync_now"))

@@ -156,3 +156,11 @@ def test_a_fellow_sees_only_their_own_figures(make_env: MakeEnv, store: Store) -
     assert cell(model, model.rowCount() - 1, "lessons_approved") == "1"
     cohort = env.ui.dashboard.findChild(QComboBox, "dashboard_cohort")
     assert cohort is not None and not cohort.isVisible()
+
+
+def test_long_headers_take_two_lines_and_keep_the_whole_name_in_the_tooltip() -> None:
+    from app.ui.dashboard import two_lines
+
+    assert two_lines("Lesson observation and critique") == "Lesson observation\nand critique"
+    assert two_lines("Waiting") == "Waiting"
+    assert two_lines("已提交的教案数量很多很多") == "已提交的教案数量很多很多"  # no space: left whole
