@@ -54,7 +54,6 @@ from app.documents import source
 from app.documents.export import FORMATS as DOCUMENT_FORMATS
 from app.documents.export import Writer, write_combined, write_zip
 from app.documents.model import ExportOptions
-from app.documents.translation import load_translate
 from app.errors import DiskFullError, FieldbookError, ValidationFailed
 from app.models import attachments
 from app.models.fields import KINDS, FieldType, Kind, Status, kind_spec
@@ -68,6 +67,7 @@ from app.sync.client import ApiClient, normalize_server_url
 from app.sync.engine import Backoff, SyncEngine, SyncReport, sign_in
 from app.sync.errors import AuthRequired, MassDeletePending, SyncError
 from app.sync.tokens import TokenStore
+from app.ui.documents_translation import load_translate
 
 log = logging.getLogger("fieldbook.cli")
 

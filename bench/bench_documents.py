@@ -23,9 +23,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from app.documents.docx_writer import write_docx
 from app.documents.model import ExportOptions
 from app.documents.source import load_documents
-from app.documents.translation import load_translate
 from app.models.store import Store
 from app.ui.documents_pdf import ensure_gui, write_pdf
+from app.ui.documents_translation import load_translate
 from bench.doc import write_section
 from tests.documents.samples import AUTHOR, SAMPLES
 

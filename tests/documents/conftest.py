@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.documents.model import Translate
-from app.documents.translation import load_translate
 from app.models.fields import Kind
 from app.models.store import RecordData, Store
+from app.ui.documents_translation import load_translate
 from tests.documents.samples import AUTHOR, SAMPLES
 
 

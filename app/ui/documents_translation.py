@@ -4,7 +4,8 @@ The window passes Qt's own ``QCoreApplication.translate``. The command line
 has no QApplication and must run where Qt is not installed (a server), so it
 loads the compiled ``.qm`` with a bare ``QTranslator`` when PySide6 is there
 (QtCore only, imported here and only when asked) and otherwise prints the
-English source labels.
+English source labels. It lives in app/ui because only app/ui touches Qt;
+importing it loads nothing of Qt until a translation is asked for.
 """
 
 from __future__ import annotations
