@@ -131,6 +131,33 @@ class Device(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class DeviceKeys(Base):
+    """A device's public parcel keys (base64 of DevicePublicKeys.to_bytes()),
+    registered at sign-in: the server checks a parcel's signature with them
+    and seals the answer for that device alone (docs/parcels.md)."""
+
+    __tablename__ = "device_keys"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    keys: Mapped[str] = mapped_column(Text)
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeliveredParcel(Base):
+    """A parcel already applied, with the push answers given, so delivering
+    it again returns the same answer and applies nothing twice."""
+
+    __tablename__ = "delivered_parcels"
+    __table_args__ = (Index("ix_delivered_parcels_expires_at", "expires_at"),)
+
+    parcel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(String(64))
+    push_responses: Mapped[Any] = mapped_column(JSONType)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class SyncRecord(Base):
     """The current state of one record: each field's value and the version
     that set it, ``versions[field] = [clock, device, seq]``."""
