@@ -377,7 +377,7 @@ def _records(store: Store, kind: str | None) -> Iterator[dict[str, Any]]:
             stmt = stmt.where(Record.kind == kind)
         stmt = stmt.where((Record.kind > last[0]) | ((Record.kind == last[0]) & (Record.id > last[1])))
         stmt = stmt.order_by(Record.kind, Record.id).limit(_EXPORT_CHUNK)
-        with store._read() as session:
+        with store.reading() as session:
             chunk = [_exported(store, r) for r in session.scalars(stmt)]
         yield from chunk
         if len(chunk) < _EXPORT_CHUNK:
@@ -387,7 +387,7 @@ def _records(store: Store, kind: str | None) -> Iterator[dict[str, Any]]:
 
 def _exported(store: Store, record: Record) -> dict[str, Any]:
     spec = kind_spec(record.kind)
-    values = store._values(record)
+    values = store.values_of(record)
     return {
         "id": record.id,
         "kind": record.kind,

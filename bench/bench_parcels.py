@@ -28,9 +28,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.models.store import Store
+from app.protocol.sync import PROTOCOL_VERSION
 from app.sync import parcel_format as pf
 from app.sync import replica
-from app.sync.protocol import PROTOCOL_VERSION
 from bench.doc import write_section
 from bench.generate import generate_items, load
 

@@ -348,7 +348,7 @@ def edit_hundred(store: Any, count: int) -> tuple[list[str], list[str]]:
     from app.models.orm import Record
 
     field_of = {"lesson_plan": "reflection", "training": "takeaways", "exchange": "observations"}
-    with store._read() as session:
+    with store.reading() as session:
         rows = session.execute(select(Record.id, Record.kind).order_by(Record.id)).all()
     step = max(1, len(rows) // 100)
     edited: list[str] = []
@@ -517,7 +517,7 @@ class LoadClient:
     taken: int = 0
 
     def _post(self, path: str, payload: Any) -> Any:
-        from app.sync.protocol import API_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, encode
+        from app.protocol.sync import API_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, encode
 
         body, headers = encode(payload)
         headers.update({"Authorization": f"Bearer {self.token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION),

@@ -129,7 +129,8 @@ def child(language: str, work: Path) -> None:
 def _people(store: Any) -> None:
     from app.models.orm import Person
 
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         session.add(Person(id=TRAINER, name="李明", role="trainer", school="", cohorts=["2026 秋"]))
         session.add(Person(id=FELLOW_A, name="王芳", role="fellow", school="城关小学", cohorts=["2026 秋"]))
         session.add(Person(id=FELLOW_B, name="张伟", role="fellow", school="河西小学", cohorts=["2026 秋"]))
@@ -142,7 +143,8 @@ def _record(store: Any, kind: str, values: dict[str, Any], owner: int, status: s
     from app.models.orm import Record
 
     record = store.create(kind, values, author="王芳")
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         session.execute(update(Record).where(Record.id == record.id)
                         .values(owner_id=owner, status=status))
     return str(record.id)
@@ -153,7 +155,8 @@ def _entry(store: Any, record_id: str, action: str, author_id: int, author: str,
     from app.models.orm import Review
 
     at = T0 + dt.timedelta(hours=hours)
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         session.add(Review(id=str(uuid.uuid4()), record_id=record_id, author_id=author_id,
                            author=author, action=action, body=body, basis=[], outcome="accepted",
                            reason="", at=at, written_at=at, seq=seq, pending=False, seen=seen))
@@ -206,7 +209,8 @@ def fellow_store(folder: Path) -> tuple[Any, dict[str, str]]:
 def add_conflict(store: Any, record_id: str) -> None:
     from app.models.orm import Conflict
 
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         session.add(Conflict(id=1, record_id=record_id, field="title", value="认识分数（第一课时）·修改稿",
                              clock=41, device="laptop-home", winner_clock=42, winner_device="laptop-school",
                              resolved=False))
@@ -254,7 +258,7 @@ class App:
         from app.ui.main_window import MainWindow
         from app.ui.review_ui import ReviewUi
         from app.ui.sync_controller import SyncController
-        from app.ui.sync_dialogs import SyncUi
+        from app.ui.sync_ui import SyncUi
         from app.ui.tasks import TaskRunner
         from app.ui.transfers import TransferController
 

@@ -42,7 +42,7 @@ from app.models.fields import ATTACHMENTS_MAX
 from app.models.orm import Blob, Record, utcnow
 from app.models.store import SaveResult, Store
 from app.models.validation import Problem
-from app.sync.blob_protocol import (
+from app.protocol.blobs import (
     ALLOWED_TYPES,
     DEFAULT_MAX_FILE_BYTES,
     EXTENSIONS,
@@ -309,12 +309,12 @@ def _commit(
     ref = AttachmentRef(sha256=copied.sha256, name=name, size=copied.size, type=media_type)
     target = blob_file(store, copied.sha256)
     try:
-        with store._write() as session:
-            refs = _refs_in(session, record_id)
+        with store.writing() as work:
+            refs = _refs_in(work.session, record_id)
             _place(store, copied.temp, target)
-            _upsert_blob(session, ref, original)
+            _upsert_blob(work.session, ref, original)
             if ref not in refs:
-                store._update_in(session, record_id, {FIELD: [*refs, ref]})
+                work.update(record_id, {FIELD: [*refs, ref]})
     finally:
         copied.temp.unlink(missing_ok=True)
     log.info("Attached %s (%s, %d bytes) to %s", copied.sha256[:12], media_type, copied.size,
@@ -359,17 +359,17 @@ def _upsert_blob(session: Session, ref: AttachmentRef, original: str | None) -> 
 def remove(store: Store, record_id: str, sha256: str) -> SaveResult:
     """Take the blob off the record (an edit; undone by setting the field
     back). Its file stays until :func:`collect_garbage` finds it unused."""
-    with store._write() as session:
-        refs = _refs_in(session, record_id)
+    with store.writing() as work:
+        refs = _refs_in(work.session, record_id)
         kept = [r for r in refs if r["sha256"] != sha256]
-        return store._update_in(session, record_id, {FIELD: kept})
+        return work.update(record_id, {FIELD: kept})
 
 
 # --- states ---------------------------------------------------------------------
 
 
 def blob_info(store: Store, sha256: str) -> BlobInfo | None:
-    with store._read() as session:
+    with store.reading() as session:
         row = session.get(Blob, sha256)
         return None if row is None else _info(row)
 
@@ -377,7 +377,7 @@ def blob_info(store: Store, sha256: str) -> BlobInfo | None:
 def blob_infos(store: Store, shas: Iterable[str]) -> dict[str, BlobInfo]:
     """The rows of several blobs at once (an editor's strip)."""
     wanted = list(dict.fromkeys(shas))
-    with store._read() as session:
+    with store.reading() as session:
         rows = session.scalars(select(Blob).where(Blob.sha256.in_(wanted))).all()
         return {row.sha256: _info(row) for row in rows}
 
@@ -387,13 +387,13 @@ def mark(store: Store, sha256: str, state: BlobState, *, error: str = "",
     """Set a blob's state (and its last error: "" clears it). A blob without
     a row (known only from a record) gets one: then ``size`` and
     ``media_type`` are needed."""
-    with store._write() as session:
-        row = session.get(Blob, sha256)
+    with store.writing() as work:
+        row = work.session.get(Blob, sha256)
         if row is None:
             if size is None or media_type is None:
                 raise KeyError(sha256)
-            session.add(Blob(sha256=sha256, size=size, type=media_type, state=state.value,
-                             error=error, created_at=utcnow()))
+            work.session.add(Blob(sha256=sha256, size=size, type=media_type, state=state.value,
+                                  error=error, created_at=utcnow()))
             return
         row.state = state.value
         row.error = error
@@ -416,7 +416,7 @@ def pending_uploads(store: Store) -> list[BlobInfo]:
     record uses any more: garbage collection waits for their upload, as an
     undo may bring the reference back)."""
     stmt = select(Blob).where(Blob.state.in_([s.value for s in TO_UPLOAD])).order_by(Blob.created_at)
-    with store._read() as session:
+    with store.reading() as session:
         rows = [_info(row) for row in session.scalars(stmt)]
     return [info for info in rows if blob_path(store, info.sha256) is not None]
 
@@ -443,14 +443,14 @@ def _live_refs(session: Session, record_ids: Iterable[str] | None = None, *,
 def live_ref(store: Store, sha256: str) -> AttachmentRef | None:
     """A live record's reference to the blob (its size and type), if any
     uses it: one query over the records naming it, not all of them."""
-    with store._read() as session:
+    with store.reading() as session:
         return _live_refs(session, sha256=sha256).get(sha256)
 
 
 def needed_downloads(store: Store, record_ids: Iterable[str] | None = None) -> list[AttachmentRef]:
     """References of live records (all, or of ``record_ids``) whose blob is
     not here: what a download (or a prefetch) would fetch."""
-    with store._read() as session:
+    with store.reading() as session:
         refs = _live_refs(session, record_ids)
     return [ref for sha, ref in refs.items() if blob_path(store, sha) is None]
 
@@ -459,7 +459,8 @@ def track_remote(store: Store) -> int:
     """Give every blob that live records use but this store has no row for
     a ``remote`` row (after a pull), so the UI can say "not downloaded yet".
     Returns how many were added."""
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         refs = _live_refs(session)
         known = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(list(refs)))))
         for sha, ref in refs.items():
@@ -481,7 +482,8 @@ def collect_garbage(store: Store, *, orphan_grace_s: float = ORPHAN_GRACE_S) -> 
     Runs under the store's write lock, so an attach cannot place a blob that
     is being deleted."""
     removed = 0
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         used = set(_live_refs(session))
         unused = [row for row in session.scalars(select(Blob)) if row.sha256 not in used]
         for row in unused:

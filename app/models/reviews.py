@@ -32,7 +32,7 @@ from app.models.fields import Kind, Status, kind_spec
 from app.models.orm import Meta, Person, Record, Review, utcnow
 from app.models.store import RecordData, Store
 from app.models.validation import Problem
-from app.sync.protocol import MAX_REVIEW_BODY
+from app.protocol.sync import MAX_REVIEW_BODY
 
 log = logging.getLogger("fieldbook.reviews")
 
@@ -234,14 +234,14 @@ def _person(row: Person) -> PersonInfo:
 
 def people(store: Store) -> list[PersonInfo]:
     """The people list of the last pull, by name."""
-    with store._read() as session:
+    with store.reading() as session:
         return [_person(p) for p in session.scalars(select(Person).order_by(Person.name, Person.id))]
 
 
 def current_user(store: Store) -> PersonInfo | None:
     """The signed-in user (from the people list, else the account in meta);
     ``None`` before the first sign-in."""
-    with store._read() as session:
+    with store.reading() as session:
         me = _me(session)
         if me.id is None:
             return None
@@ -261,13 +261,13 @@ def cohorts(store: Store) -> list[str]:
 
 def _set_status(store: Store, record_id: str, status: Status, allowed: tuple[Status, ...]) -> RecordData:
     """The owner's status write, checked in the same transaction it is made in."""
-    with store._write() as session:
-        record = _live(session, record_id)
-        if not _is_mine(record, _me(session)):
+    with store.writing() as work:
+        record = _live(work.session, record_id)
+        if not _is_mine(record, _me(work.session)):
             raise _refuse("status", _NOT_AUTHOR)
         if record.status not in allowed:
             raise _refuse("status", _WRONG_STATUS, status=record.status)
-        return store._write_meta(session, record, "status", status.value)
+        return work.set_meta(record, "status", status.value)
 
 
 def submit(store: Store, record_id: str) -> RecordData:
@@ -319,7 +319,8 @@ def add_comment(store: Store, record_id: str, body: str, *, author: str = "") ->
     display name shown until the server's copy arrives (default: the
     account's). An empty comment raises ``ValidationFailed``."""
     text_ = _clean_body(body, required=True)
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         record = _live(session, record_id)
         return _queue(session, record, _me(session), "comment", text_, author)
 
@@ -337,7 +338,8 @@ def decide(
     if action not in _DECISIONS:
         raise _refuse("action", _UNKNOWN_DECISION, action=action)
     text_ = _clean_body(body, required=action == "return")
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         record = _live(session, record_id)
         me = _me(session)
         if _is_mine(record, me):
@@ -363,14 +365,14 @@ def thread(store: Store, record_id: str) -> list[ReviewEntry]:
         .where(Review.record_id == record_id)
         .order_by(Review.at.is_(None), Review.at, Review.seq, Review.written_at, Review.id)
     )
-    with store._read() as session:
+    with store.reading() as session:
         return [_entry(r) for r in session.scalars(stmt)]
 
 
 def pending_reviews(store: Store) -> int:
     """Entries made here and not yet confirmed by the server."""
     stmt = select(func.count()).select_from(Review).where(Review.pending.is_(True))
-    with store._read() as session:
+    with store.reading() as session:
         return int(session.execute(stmt).scalar_one())
 
 
@@ -395,21 +397,21 @@ def _unread() -> Any:
 
 def unread_count(store: Store) -> int:
     """Entries by others, received from the server, not yet seen."""
-    with store._read() as session:
+    with store.reading() as session:
         return int(session.execute(select(func.count()).select_from(_unread().subquery())).scalar_one())
 
 
 def unread_records(store: Store) -> set[str]:
     """Records with at least one unread entry (for a marker in lists)."""
-    with store._read() as session:
+    with store.reading() as session:
         return set(session.scalars(_unread().distinct()))
 
 
 def mark_read(store: Store, record_id: str) -> int:
     """Mark every entry of a record seen (its thread was shown); returns how
     many were unread."""
-    with store._write() as session:
-        result = session.execute(
+    with store.writing() as work:
+        result = work.session.execute(
             update(_REVIEWS).where(_REVIEWS.c.record_id == record_id, _REVIEWS.c.seen.is_(False))
             .values(seen=True)
         )
@@ -465,7 +467,7 @@ def review_queue(store: Store, filters: QueueFilter | None = None) -> list[Queue
     """Submitted records of others without a pending decision of this device,
     oldest submission first."""
     sql = text(_QUEUE_SQL + " ORDER BY q.submitted_at, q.position")
-    with store._read() as session:
+    with store.reading() as session:
         me = _me(session)
         if not _reviews_others(me):
             return []
@@ -484,7 +486,7 @@ def review_queue(store: Store, filters: QueueFilter | None = None) -> list[Queue
 def queue_counts(store: Store) -> dict[int, int]:
     """Queue size per owner id (unfiltered), for the fellow filter."""
     sql = text(f"SELECT owner_id, count(*) FROM ({_QUEUE_SQL}) GROUP BY owner_id")
-    with store._read() as session:
+    with store.reading() as session:
         me = _me(session)
         if not _reviews_others(me):
             return {}
@@ -504,7 +506,7 @@ def new_revision(store: Store, record_id: str, *, author: str | None = None) -> 
 def owner_of(store: Store, record_id: str) -> int | None:
     """The server user id owning a record; ``None`` for one made here and not
     yet synced (the user's own). Raises ``RecordNotFound``."""
-    with store._read() as session:
+    with store.reading() as session:
         record = session.get(Record, record_id)
         if record is None:
             raise RecordNotFound(record_id)
@@ -618,7 +620,7 @@ def dashboard(
     Computed in SQL (two grouped queries over the records), so it stays fast
     for a cohort's tens of thousands of records."""
     stale_before = (now or utcnow()) - dt.timedelta(days=stale_days)
-    with store._read() as session:
+    with store.reading() as session:
         me = _me(session)
         params = {
             "me": me.id, "start": start.isoformat() if start else None,

@@ -8,6 +8,12 @@ there (and queued for sync) or not at all. The file runs in WAL mode with
 Methods are safe to call from any thread (each call uses its own connection
 from a pool); the UI still sends every write through one writer thread so
 writes never wait on each other.
+
+Modules beside the store (reviews, attachments, the sync replica, the CLI)
+work on the same file through two public units of work, never through the
+store's internals: ``with store.reading() as session`` for a read snapshot
+and ``with store.writing() as work`` (a :class:`Work`) for one write
+transaction.
 """
 
 from __future__ import annotations
@@ -312,6 +318,118 @@ def _engine(path: Path, *, immediate: bool) -> Engine:
     return engine
 
 
+class Work:
+    """One write transaction on the store, as the modules beside it use it
+    (open it with :meth:`Store.writing`).
+
+    The store keeps three things in step inside every write: a record's row,
+    its change-log rows stamped with the Lamport clock, and its search entry.
+    Work exposes exactly the steps a caller needs to keep them in step while
+    writing something of its own in the same transaction (a review entry, an
+    attachment's blob row, a pulled page):
+
+    - :attr:`session` for the caller's own tables (meta, reviews, blobs,
+      conflicts, people) and for reading records;
+    - :meth:`update` and :meth:`set_meta` to change a record as a local edit
+      (validated, logged, re-indexed), the same rules as ``Store.update``;
+    - :meth:`tick` and :meth:`log_change` for a change the store's rules do
+      not cover, logged by hand;
+    - :meth:`reindex`, :meth:`insert_records` and
+      :meth:`refresh_search_entries` for records written from the server's
+      versions, which are indexed but never logged.
+    """
+
+    def __init__(self, store: Store, session: Session) -> None:
+        self._store = store
+        self.session = session
+
+    def tick(self) -> int:
+        """Advance the Lamport clock and return it: changes logged with one
+        tick are one transaction to the server. The device clock is never
+        used for ordering, as laptops' clocks are often wrong by days."""
+        return self._store._tick(self.session)
+
+    def log_change(self, record: Record, name: str, value: Any, clock: int) -> None:
+        """Queue ``record``'s field ``name`` (already set to ``value``, as
+        JSON) for the next push, at ``clock`` from :meth:`tick`. An older
+        unsent change to that field is coalesced into this one."""
+        self._store._log_change(self.session, record, name, value, clock)
+
+    def update(self, record_id: str, changes: Mapping[str, Any]) -> SaveResult:
+        """``Store.update`` inside this transaction, for callers that write
+        something else with the edit (attachments: the blob's row). Raises
+        ``ValidationFailed``, ``RecordReadOnly`` or ``RecordNotFound`` with
+        nothing of the edit written; raised out of the block, it rolls back
+        the rest of the transaction too."""
+        return self._store._update_in(self.session, record_id, changes)
+
+    def set_meta(self, record: Record, name: str, value: Any) -> RecordData:
+        """Set a tracked meta field (``status``, ``deleted``) through the
+        change log, for callers that check something about the record in
+        this same transaction first (reviews: is this my record, is it a
+        draft). Unlike ``Store.set_meta_field`` it does not check ownership:
+        the caller has."""
+        return self._store._write_meta(self.session, record, name, value)
+
+    def reindex(self, record: Record, previous: Mapping[str, Any] | None = None) -> None:
+        """Rebuild ``record``'s search entry (none if deleted). ``previous``:
+        the values its current entry was built from, when they changed in
+        this transaction."""
+        self._store._reindex(self.session, record, previous)
+
+    def insert_records(self, rows: Sequence[dict[str, Any]], *, index: bool = True) -> None:
+        """Insert complete ``records`` rows in this transaction, with Core
+        executemany (one INSERT per kind and set of columns).
+
+        A row holds every column its kind writes, as :meth:`Store.create` would
+        store it (Python values: ``date``, aware ``datetime``, lists and dicts
+        for the JSON columns), without ``search_rowid``. With ``index`` each
+        live row gets its search entry now; without, it is left for
+        :meth:`Store.index_pending` (``search_rowid`` stays NULL: a live record
+        without an entry is simply not found until then). Nothing goes to
+        the change log.
+        """
+        if index:
+            cursor = _raw_connection(self.session).cursor()
+            for row in rows:
+                if not row.get("deleted"):
+                    row["search_rowid"] = _add_entry(cursor, row)
+        _insert_rows(self.session, rows)
+
+    def refresh_search_entries(
+        self,
+        rows: Sequence[tuple[dict[str, Any], Mapping[str, Any] | None]],
+        *,
+        index: bool = True,
+    ) -> int:
+        """Search entries of records changed in bulk, in this transaction
+        (what :meth:`reindex` does for one ORM record).
+
+        Each item is ``(row, previous)``: ``row`` holds the record's ``kind``,
+        ``deleted``, ``search_rowid`` and searchable fields as they are now;
+        ``previous`` the values its current entry was built from (``None``:
+        the same as ``row``). The old entry is taken out and ``row["search_rowid"]``
+        set to the new one, or to ``None`` when deleted or, without ``index``,
+        left for :meth:`Store.index_pending`. Returns how many are left waiting.
+        """
+        cursor = _raw_connection(self.session).cursor()
+        waiting = 0
+        for row, previous in rows:
+            if row["search_rowid"] is not None:
+                cursor.execute(
+                    "INSERT INTO search_index (search_index, rowid, body) VALUES ('delete', ?, ?)",
+                    (row["search_rowid"], index_body(row["kind"], previous or row)),
+                )
+                row["search_rowid"] = None
+            if row["deleted"]:
+                continue
+            if index:
+                row["search_rowid"] = _add_entry(cursor, row)
+            else:
+                waiting += 1
+        return waiting
+
+
 class Store:
     """The open local store. Create with :meth:`open`."""
 
@@ -319,7 +437,7 @@ class Store:
         self.path = path
         self._writer = _engine(path, immediate=True)
         self._reader = _engine(path, immediate=False)
-        with self._read() as session:
+        with self.reading() as session:
             meta = {key: value for key, value in session.execute(select(Meta.key, Meta.value))}
         self.device_id: str = meta["device_id"]
 
@@ -349,23 +467,48 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        with self._read() as session:
+        with self.reading() as session:
             return int(session.execute(text("PRAGMA user_version")).scalar_one())
 
-    # --- sessions ------------------------------------------------------------
+    # --- units of work: the one seam other modules use ------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
+    def reading(self) -> Iterator[Session]:
+        """A read transaction: one consistent snapshot of the file for the
+        block (WAL lets it run beside the writer without waiting).
+
+        For modules beside the store that keep their own tables in this file
+        (reviews, attachments, the sync replica) or read records in bulk.
+        Only read in it: a write belongs in :meth:`writing`, which takes the
+        write lock up front, where a read transaction upgrading later can
+        fail with "database is locked". A database error leaves as a typed
+        ``StoreError``.
+        """
         try:
-            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            with Session(self._reader) as session, session.begin():
                 yield session
         except DBAPIError as exc:
             raise translate_error(self.path, exc) from exc
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def writing(self) -> Iterator[Work]:
+        """A write transaction, as one :class:`Work`: everything done in the
+        block is committed together when it ends, or not at all if it raises.
+
+        One user action, one unit of work, so an edit never lands without its
+        change-log rows and search entry. The store has one writer (the
+        transaction takes the write lock at once, ``BEGIN IMMEDIATE``) and
+        holds it for the whole block: validate what you can before opening it,
+        and do no slow work (files, network) inside.
+        """
+        with self._write() as session:
+            yield Work(self, session)
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """The bare session of a write, for the store's own methods."""
         try:
-            with Session(self._reader) as session, session.begin():
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
                 yield session
         except DBAPIError as exc:
             raise translate_error(self.path, exc) from exc
@@ -373,7 +516,10 @@ class Store:
     # --- reading -------------------------------------------------------------
 
     @staticmethod
-    def _values(record: Record) -> dict[str, Any]:
+    def values_of(record: Record) -> dict[str, Any]:
+        """``record``'s fields as :class:`RecordData` holds them (empty values
+        for NULLs, booleans as ``bool``): what callers reading ORM records in
+        :meth:`reading` compare, export or index."""
         values: dict[str, Any] = {}
         for spec in kind_spec(record.kind).fields:
             value = getattr(record, spec.name)
@@ -391,13 +537,13 @@ class Store:
             updated_at=record.updated_at,
             status=record.status,
             deleted=record.deleted,
-            values=self._values(record),
+            values=self.values_of(record),
             revision_of=record.revision_of,
             revision=record.revision or 1,
         )
 
     def get(self, record_id: str, *, include_deleted: bool = False) -> RecordData:
-        with self._read() as session:
+        with self.reading() as session:
             record = session.get(Record, record_id)
             if record is None or (record.deleted and not include_deleted):
                 raise RecordNotFound(record_id)
@@ -410,7 +556,7 @@ class Store:
             .where(_RECORDS.c.deleted.is_(False))
             .group_by(_RECORDS.c.kind)
         )
-        with self._read() as session:
+        with self.reading() as session:
             found = {kind: count for kind, count in session.execute(stmt)}
         return {kind.value: int(found.get(kind.value, 0)) for kind in Kind}
 
@@ -431,7 +577,7 @@ class Store:
         return stmt
 
     def count(self, query: ListQuery) -> int:
-        with self._read() as session:
+        with self.reading() as session:
             return int(session.execute(self._filtered(query, func.count())).scalar_one())
 
     def list_rows(self, query: ListQuery, offset: int = 0, limit: int = 200) -> list[RecordRow]:
@@ -446,7 +592,7 @@ class Store:
             _RECORDS.c.revision, _RECORDS.c.author, *cells,
         )
         stmt = stmt.order_by(*(c.desc() if query.descending else c.asc() for c in order))
-        with self._read() as session:
+        with self.reading() as session:
             rows = session.execute(stmt.offset(offset).limit(limit)).all()
         return [RecordRow(r[0], r[1], r[2], r[3], tuple(r[6:]), r[4] or 1, r[5]) for r in rows]
 
@@ -470,7 +616,7 @@ class Store:
             return []
         sql = self._SEARCH_SQL.format(kind_filter="AND r.kind = :kind" if kind else "")
         params = {"match": match, "limit": limit, "offset": offset, "kind": kind}
-        with self._read() as session:
+        with self.reading() as session:
             rows = session.execute(text(sql), params).all()
         return [
             RecordRow(
@@ -484,7 +630,7 @@ class Store:
     def changes_since(self, seq: int = 0, limit: int = 10_000) -> list[ChangeRow]:
         """Local change log after ``seq``, oldest first (what sync will push)."""
         stmt = select(Change).where(Change.seq > seq).order_by(Change.seq).limit(limit)
-        with self._read() as session:
+        with self.reading() as session:
             return [
                 ChangeRow(c.seq, c.record_id, c.kind, c.field, c.value, c.clock, c.known)
                 for c in session.scalars(stmt)
@@ -587,7 +733,7 @@ class Store:
         rowid no record uses any more, which searches never return.
         """
         if record.search_rowid is not None:
-            old_body = index_body(record.kind, previous or self._values(record))
+            old_body = index_body(record.kind, previous or self.values_of(record))
             session.execute(
                 text("INSERT INTO search_index (search_index, rowid, body) "
                      "VALUES ('delete', :rowid, :body)"),
@@ -598,7 +744,7 @@ class Store:
             return
         result = session.execute(
             text("INSERT INTO search_index (body) VALUES (:body)"),
-            {"body": index_body(record.kind, self._values(record))},
+            {"body": index_body(record.kind, self.values_of(record))},
         )
         record.search_rowid = result.lastrowid  # type: ignore[attr-defined]
 
@@ -665,67 +811,12 @@ class Store:
 
     # --- bulk writes for sync, and the deferred search index ------------------
 
-    def insert_records(
-        self, session: Session, rows: Sequence[dict[str, Any]], *, index: bool = True
-    ) -> None:
-        """Insert complete ``records`` rows in the caller's write transaction,
-        with Core executemany (one INSERT per kind and set of columns).
-
-        A row holds every column its kind writes, as :meth:`create` would
-        store it (Python values: ``date``, aware ``datetime``, lists and dicts
-        for the JSON columns), without ``search_rowid``. With ``index`` each
-        live row gets its search entry now; without, it is left for
-        :meth:`index_pending` (``search_rowid`` stays NULL: a live record
-        without an entry is simply not found until then). Nothing goes to
-        the change log.
-        """
-        if index:
-            cursor = _raw_connection(session).cursor()
-            for row in rows:
-                if not row.get("deleted"):
-                    row["search_rowid"] = _add_entry(cursor, row)
-        _insert_rows(session, rows)
-
-    def refresh_search_entries(
-        self,
-        session: Session,
-        rows: Sequence[tuple[dict[str, Any], Mapping[str, Any] | None]],
-        *,
-        index: bool = True,
-    ) -> int:
-        """Search entries of records changed in bulk, in the caller's write
-        transaction (what :meth:`_reindex` does for one ORM record).
-
-        Each item is ``(row, previous)``: ``row`` holds the record's ``kind``,
-        ``deleted``, ``search_rowid`` and searchable fields as they are now;
-        ``previous`` the values its current entry was built from (``None``:
-        the same as ``row``). The old entry is taken out and ``row["search_rowid"]``
-        set to the new one, or to ``None`` when deleted or, without ``index``,
-        left for :meth:`index_pending`. Returns how many are left waiting.
-        """
-        cursor = _raw_connection(session).cursor()
-        waiting = 0
-        for row, previous in rows:
-            if row["search_rowid"] is not None:
-                cursor.execute(
-                    "INSERT INTO search_index (search_index, rowid, body) VALUES ('delete', ?, ?)",
-                    (row["search_rowid"], index_body(row["kind"], previous or row)),
-                )
-                row["search_rowid"] = None
-            if row["deleted"]:
-                continue
-            if index:
-                row["search_rowid"] = _add_entry(cursor, row)
-            else:
-                waiting += 1
-        return waiting
-
     def pending_index_count(self) -> int:
         """Live records waiting for their search entry (see :meth:`index_pending`)."""
         stmt = select(func.count()).select_from(_RECORDS).where(
             _RECORDS.c.search_rowid.is_(None), _RECORDS.c.deleted.is_(False)
         )
-        with self._read() as session:
+        with self.reading() as session:
             return int(session.execute(stmt).scalar_one())
 
     def index_pending(self, limit: int = 500) -> int:
@@ -896,7 +987,7 @@ class Store:
             raise RecordNotFound(record_id)
         self._check_may_change(session, record)
         spec = kind_spec(record.kind)
-        current = self._values(record)
+        current = self.values_of(record)
         clean = self._check(record.kind, {**current, **changes}, set(changes))
         changed = tuple(name for name in changes if clean[name] != current[name])
         if not changed:
@@ -910,7 +1001,10 @@ class Store:
             self._reindex(session, record, current)
         return SaveResult(self._data(record), changed)
 
-    def _set_meta_field(self, record_id: str, name: str, value: Any) -> RecordData:
+    def set_meta_field(self, record_id: str, name: str, value: Any) -> RecordData:
+        """Set a tracked meta field (``status``, ``deleted``) of a record as a
+        local edit, in its own transaction: logged, re-indexed, and refused
+        with ``RecordReadOnly`` on someone else's record."""
         with self._write() as session:
             record = session.get(Record, record_id)
             if record is None:
@@ -952,10 +1046,10 @@ class Store:
     def delete(self, record_id: str) -> RecordData:
         """Soft-delete: the record leaves lists and search but stays restorable
         (and its tombstone will sync)."""
-        return self._set_meta_field(record_id, "deleted", True)
+        return self.set_meta_field(record_id, "deleted", True)
 
     def restore(self, record_id: str) -> RecordData:
-        return self._set_meta_field(record_id, "deleted", False)
+        return self.set_meta_field(record_id, "deleted", False)
 
     def _copy(
         self, session: Session, record_id: str, title_suffix: str = ""
@@ -965,7 +1059,7 @@ class Store:
         source = session.get(Record, record_id)
         if source is None or source.deleted:
             raise RecordNotFound(record_id)
-        values = self._values(source)
+        values = self.values_of(source)
         if title_suffix:
             spec = kind_spec(source.kind)
             title = (values.get(spec.title_field) or "") + title_suffix

@@ -45,7 +45,7 @@ from app.models.fields import (
     KindSpec,
     kind_spec,
 )
-from app.sync.blob_protocol import ALLOWED_TYPES, AttachmentRef, is_sha256
+from app.protocol.blobs import ALLOWED_TYPES, AttachmentRef, is_sha256
 
 MIN_YEAR = 1990
 MAX_YEAR = 2100

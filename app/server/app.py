@@ -16,6 +16,8 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
+from app.protocol.blobs import ALLOWED_TYPES
+from app.protocol.sync import API_PREFIX, PROTOCOL_VERSION
 from app.server import blob_store
 from app.server.config import Settings
 from app.server.database import make_engine, make_sessionmaker
@@ -24,8 +26,6 @@ from app.server.errors import ApiError, CatchAllMiddleware, install_error_handle
 from app.server.middleware import BodyLimitMiddleware, DrainBodyMiddleware, ProtocolMiddleware
 from app.server.routers import auth, blobs, me, sync
 from app.server.schemas import HealthResponse, error_responses
-from app.sync.blob_protocol import ALLOWED_TYPES
-from app.sync.protocol import API_PREFIX, PROTOCOL_VERSION
 
 log = logging.getLogger("fieldbook.server")
 

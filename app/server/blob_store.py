@@ -26,11 +26,11 @@ from sqlalchemy import Select, and_, delete, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.protocol.blobs import SNIFF_BYTES, BlobStatus, is_sha256
 from app.server.config import Settings
 from app.server.database import as_utc
 from app.server.permissions import visible_owner_ids
 from app.server.tables import Blob, BlobHolder, RecordBlob, SyncRecord, Upload, User
-from app.sync.blob_protocol import SNIFF_BYTES, BlobStatus, is_sha256
 
 log = logging.getLogger("fieldbook.server")
 

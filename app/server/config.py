@@ -22,7 +22,7 @@ from typing import Any, Literal, cast
 import platformdirs
 from sqlalchemy.engine import make_url
 
-from app.sync.blob_protocol import DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES
+from app.protocol.blobs import DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES
 
 log = logging.getLogger("fieldbook.server")
 

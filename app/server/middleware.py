@@ -11,9 +11,8 @@ import zlib
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.server.errors import send_error
-from app.sync.blob_protocol import BLOBS_PATH
-from app.sync.protocol import (
+from app.protocol.blobs import BLOBS_PATH
+from app.protocol.sync import (
     API_PREFIX,
     MAX_BODY_BYTES,
     MAX_INFLATED_BYTES,
@@ -22,6 +21,7 @@ from app.sync.protocol import (
     BodyTooLarge,
     inflate,
 )
+from app.server.errors import send_error
 
 # A body the app did not read (refused early: 401, 413, 415, 422...) is read
 # and dropped up to this many bytes before the answer goes out; past it the

@@ -20,9 +20,9 @@ from typing import Any, Final, cast
 from sqlalchemy import ColumnElement, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import MAX_REVIEW_BODY, Person, PushReview, RemoteReview, ReviewAction, Role
 from app.server.database import as_utc
 from app.server.tables import Cohort, CohortMember, Review, SyncRecord, User
-from app.sync.protocol import MAX_REVIEW_BODY, Person, PushReview, RemoteReview, ReviewAction, Role
 
 REVISED: Final = "revised"  # notice kind: an edit of an approved record became a new revision
 APPROVED: Final = "approved"

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.sync.blob_protocol import ALLOWED_TYPES, OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
+from app.protocol.blobs import ALLOWED_TYPES, OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
 
 USERNAME_MAX = 64
 PASSWORD_MIN = 8

@@ -1,5 +1,5 @@
 """Pydantic models of the sync bodies, mirroring the TypedDicts in
-``app/sync/protocol.py``: they validate requests strictly before any code of
+``app/protocol/sync.py``: they validate requests strictly before any code of
 ours runs and give the OpenAPI schema. A test keeps the two in step.
 """
 
@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from app.server.schemas import Text
-from app.sync.protocol import (
+from app.protocol.sync import (
     MAX_PUSH_CHANGES,
     MAX_PUSH_REVIEWS,
     MAX_REVIEW_BODY,
@@ -19,6 +18,7 @@ from app.sync.protocol import (
     PULL_PAGE_MAX,
     SERVER_DEVICE,
 )
+from app.server.schemas import Text
 
 # Clocks, seqs and cursors are below this: JSON's safe integers, which every
 # JSON reader (JavaScript's, validators working in floats) takes exactly. Real

@@ -19,11 +19,11 @@ from typing import Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.protocol.blobs import BlobStatus, matches_type, sha256_of_file
 from app.server import blob_store
 from app.server.config import Settings
 from app.server.errors import ApiError
 from app.server.tables import Blob, Upload, User
-from app.sync.blob_protocol import BlobStatus, matches_type, sha256_of_file
 
 log = logging.getLogger("fieldbook.server")
 

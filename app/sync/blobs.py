@@ -33,7 +33,7 @@ from typing import IO
 from app.models import attachments
 from app.models.attachments import BlobInfo, BlobState
 from app.models.store import Store
-from app.sync.blob_protocol import UPLOAD_PIECE_BYTES, AttachmentRef, BlobStatus, sha256_of_file
+from app.protocol.blobs import UPLOAD_PIECE_BYTES, AttachmentRef, BlobStatus, sha256_of_file
 from app.sync.client import ApiClient, BlobRange
 from app.sync.engine import Backoff, SyncCancelled
 from app.sync.errors import (

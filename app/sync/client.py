@@ -31,13 +31,24 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from app.sync.blob_protocol import (
+from app.protocol.blobs import (
     BLOBS_PATH,
     OFFSET_HEADER,
     SIZE_HEADER,
     TYPE_HEADER,
     BlobStatus,
     is_sha256,
+)
+from app.protocol.sync import (
+    API_PREFIX,
+    MAX_INFLATED_BYTES,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    encode,
 )
 from app.sync.errors import (
     AuthRequired,
@@ -55,17 +66,6 @@ from app.sync.errors import (
     StoreRolledBack,
     SyncError,
     Throttled,
-)
-from app.sync.protocol import (
-    API_PREFIX,
-    MAX_INFLATED_BYTES,
-    PROTOCOL_HEADER,
-    PROTOCOL_VERSION,
-    PullRequest,
-    PullResponse,
-    PushRequest,
-    PushResponse,
-    encode,
 )
 
 log = logging.getLogger("fieldbook.sync")

@@ -57,6 +57,18 @@ from sqlalchemy import text
 from app.errors import FieldbookBug, StoreError
 from app.models.orm import utcnow
 from app.models.store import Store
+from app.protocol.sync import (
+    MAX_PUSH_CHANGES,
+    PULL_PAGE_MAX,
+    PUSH_BATCH_BYTES,
+    PullRequest,
+    PullResponse,
+    PushChange,
+    PushRequest,
+    PushResponse,
+    PushResult,
+    PushReview,
+)
 from app.sync import replica
 from app.sync.client import ApiClient, Tokens, Traffic, UserInfo, normalize_server_url
 from app.sync.errors import (
@@ -69,18 +81,6 @@ from app.sync.errors import (
     StoreRolledBack,
     SyncError,
     Throttled,
-)
-from app.sync.protocol import (
-    MAX_PUSH_CHANGES,
-    PULL_PAGE_MAX,
-    PUSH_BATCH_BYTES,
-    PullRequest,
-    PullResponse,
-    PushChange,
-    PushRequest,
-    PushResponse,
-    PushResult,
-    PushReview,
 )
 from app.sync.replica import Rejection, ReviewRejection
 from app.sync.tokens import TokenStore
@@ -576,7 +576,7 @@ def _kind_of(group: PushChange) -> str:
 def _newest_change(store: Store) -> int:
     """The highest change-log seq this store ever gave out (AUTOINCREMENT
     keeps it in sqlite_sequence even when that row is gone)."""
-    with store._read() as session:
+    with store.reading() as session:
         row = session.execute(
             text("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0), "
                  "coalesce((SELECT max(seq) FROM changes), 0))")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from app.errors import EnvironmentFault, FieldbookError
-from app.sync.blob_protocol import BlobStatus
+from app.protocol.blobs import BlobStatus
 
 
 class SyncError(FieldbookError):

@@ -58,7 +58,7 @@ from app.errors import (
     ParcelTooNew,
     ParcelTruncated,
 )
-from app.sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
+from app.protocol.sync import PullRequest, PullResponse, PushRequest, PushResponse
 
 
 class ByteSource(Protocol):

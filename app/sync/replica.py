@@ -1,15 +1,15 @@
 """The local side of sync: what to push, and applying what was pulled.
 
-Everything here works on a :class:`~app.models.store.Store` through its own
-sessions, one transaction per step, so the store's guarantees hold for sync
-too: a pull page is applied wholly or not at all *together with* the cursor
-that says it was applied, and a push batch counts as sent only once
-``pushed_seq`` moved past it (in :func:`mark_pushed`, after the server's
-answer).
+Everything here works on a :class:`~app.models.store.Store` through its
+public units of work (``reading()``, ``writing()``), one transaction per
+step, so the store's guarantees hold for sync too: a pull page is applied
+wholly or not at all *together with* the cursor that says it was applied,
+and a push batch counts as sent only once ``pushed_seq`` moved past it (in
+:func:`mark_pushed`, after the server's answer).
 
 Pulled values never enter the change log: they are the server's already.
 Every field is applied by the same order the server uses
-(:func:`~app.sync.protocol.version_key`), so all replicas pick the same winner.
+(:func:`~app.protocol.sync.version_key`), so all replicas pick the same winner.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from app.models.orm import (
     utcnow,
 )
 from app.models.orm import Notice as NoticeRow
-from app.models.store import Store
+from app.models.store import Store, Work
 from app.models.validation import check_field, empty_value
-from app.sync.protocol import (
+from app.protocol.sync import (
     MAX_PUSH_CHANGES,
     MAX_PUSH_REVIEWS,
     PUSH_BATCH_BYTES,
@@ -120,7 +120,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 def sync_meta(store: Store) -> SyncMeta:
-    with store._read() as session:
+    with store.reading() as session:
         meta = _meta(session)
     synced = meta.get(LAST_SYNCED_AT)
     scope = meta.get(SCOPE)
@@ -151,9 +151,9 @@ def set_account(
     display_name: str = "",
 ) -> None:
     """Remember who this store syncs as (at sign-in)."""
-    with store._write() as session:
+    with store.writing() as work:
         _set_meta(
-            session,
+            work.session,
             {
                 SERVER_URL: server_url.rstrip("/"),
                 USERNAME: username,
@@ -166,8 +166,8 @@ def set_account(
 
 def set_last_synced(store: Store, when: dt.datetime | None = None) -> dt.datetime:
     when = (when or utcnow()).astimezone(dt.UTC)
-    with store._write() as session:
-        _set_meta(session, {LAST_SYNCED_AT: when.isoformat(timespec="seconds")})
+    with store.writing() as work:
+        _set_meta(work.session, {LAST_SYNCED_AT: when.isoformat(timespec="seconds")})
     return when
 
 
@@ -227,7 +227,7 @@ def pending_groups(
         group["fields"] = json.loads("{" + ",".join(parts) + "}")
         return group
 
-    with store._read() as session:
+    with store.reading() as session:
         pushed = int(session.get_one(Meta, "pushed_seq").value)
         if after is not None:
             pushed = max(pushed, after)
@@ -266,14 +266,14 @@ def pending_count(store: Store) -> int:
         "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pushed_seq') "
         "GROUP BY record_id, clock)) + (SELECT count(*) FROM reviews WHERE pending = 1)"
     )
-    with store._read() as session:
+    with store.reading() as session:
         return int(session.execute(sql).scalar_one())
 
 
 def pending_review_count(store: Store) -> int:
     """Review entries made here and not yet confirmed by the server."""
     stmt = select(func.count()).select_from(Review).where(Review.pending.is_(True))
-    with store._read() as session:
+    with store.reading() as session:
         return int(session.execute(stmt).scalar_one())
 
 
@@ -292,7 +292,7 @@ def pending_reviews(
         .order_by(Review.written_at, Review.id)
         .limit(limit + len(skip))
     )
-    with store._read() as session:
+    with store.reading() as session:
         rows = [r for r in session.scalars(stmt) if r.id not in skip][:limit]
         return [
             PushReview(
@@ -327,7 +327,7 @@ def mark_reviews_sent(
     by_id = {r["id"]: r for r in sent}
     confirmed: list[ReviewResult] = []
     refused: list[ReviewRejection] = []
-    with store._write() as session:
+    with store.writing() as work:
         for answer in answers:
             entry = by_id.get(answer.get("id", ""))
             if entry is None:
@@ -335,11 +335,11 @@ def mark_reviews_sent(
                 continue
             outcome, reason = answer.get("outcome"), answer.get("reason") or ""
             if outcome == "rejected":
-                session.execute(delete(Review).where(Review.id == entry["id"]))
+                work.session.execute(delete(Review).where(Review.id == entry["id"]))
                 refused.append(ReviewRejection(entry["id"], entry["record_id"], entry["action"],
                                                entry["body"], reason or "refused by the server"))
             elif outcome in ("accepted", "superseded"):
-                session.execute(
+                work.session.execute(
                     update(Review).where(Review.id == entry["id"])
                     .values(pending=False, outcome=outcome, reason=reason)
                 )
@@ -386,7 +386,8 @@ def mark_pushed(
     rejected = list(rejections)
     refused = {r.record_id for r in rejected}
     claimed = sorted({rid for rid in record_ids if rid not in refused})
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         session.execute(
             text("UPDATE meta SET value = :seq WHERE key = 'pushed_seq' "
                  "AND CAST(value AS INTEGER) < :seq"),
@@ -398,7 +399,7 @@ def mark_pushed(
                 SyncRejection(seq=r.seq, record_id=r.record_id, reason=r.reason, fields=list(r.fields))
             )
             if r.current is not None:
-                _put_back(store, session, r.record_id, r.current)
+                _put_back(work, r.record_id, r.current)
         if owner_id is not None:
             for part in _chunks(claimed):
                 session.execute(
@@ -409,17 +410,18 @@ def mark_pushed(
                 )
 
 
-def _put_back(store: Store, session: Session, record_id: str, current: Mapping[str, Any]) -> None:
+def _put_back(work: Work, record_id: str, current: Mapping[str, Any]) -> None:
     """Return a record's refused fields to the server's copy, with the
     server's versions. The refused edit's own version is higher than the
     server's, so no pull would ever undo it: the laptop would keep a value
     (a delete, a title) no one else has. A field edited again since (a change
     still unsent) is left alone: that edit gets its own answer."""
+    session = work.session
     record = session.get(Record, record_id)
     if record is None:
         return
     unsent = set(session.scalars(select(Change.field).where(Change.record_id == record_id)))
-    previous = store._values(record)
+    previous = Store.values_of(record)
     versions = dict(record.versions or {})
     top = 0
     for name, entry in current.items():
@@ -443,7 +445,7 @@ def _put_back(store: Store, session: Session, record_id: str, current: Mapping[s
             record.deleted_at = utcnow() if value else None
     record.versions = versions
     record.updated_at = utcnow()
-    store._reindex(session, record, previous)
+    work.reindex(record, previous)
     if top:
         session.execute(
             text("UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), :clock) AS TEXT) "
@@ -656,7 +658,7 @@ def _load_rows(session: Session, ids: Sequence[str]) -> dict[str, _Local]:
     return local
 
 
-def _write_rows(store: Store, session: Session, local: dict[str, _Local], *, index: bool) -> int:
+def _write_rows(work: Work, local: dict[str, _Local], *, index: bool) -> int:
     """Write the page's new and changed rows with executemany, and bring
     their search entries up to date (now, or left to ``Store.index_pending``
     when not ``index``). Returns how many records wait for their entry."""
@@ -670,13 +672,13 @@ def _write_rows(store: Store, session: Session, local: dict[str, _Local], *, ind
     # Any written field moves a record to the top of "recently changed" in
     # search, as a local save does: a new entry.
     searched = [state for state in changed if state.written]
-    waiting = store.refresh_search_entries(
-        session, [(state.row, state.previous) for state in searched], index=index
+    waiting = work.refresh_search_entries(
+        [(state.row, state.previous) for state in searched], index=index
     )
     for state in searched:
         state.changed.add("search_rowid")
     if new:
-        store.insert_records(session, new, index=index)
+        work.insert_records(new, index=index)
         if not index:
             waiting += sum(not row["deleted"] for row in new)
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -686,7 +688,7 @@ def _write_rows(store: Store, session: Session, local: dict[str, _Local], *, ind
             {"_id": state.row["id"], **{f"_{name}": state.row[name] for name in columns}}
         )
     for columns, params in updates.items():
-        session.execute(
+        work.session.execute(
             update(_RECORDS)
             .where(_RECORDS.c.id == bindparam("_id"))
             .values({name: bindparam(f"_{name}") for name in columns}),
@@ -695,15 +697,16 @@ def _write_rows(store: Store, session: Session, local: dict[str, _Local], *, ind
     return waiting
 
 
-def _drop_owners(store: Store, session: Session, owners: Sequence[int]) -> int:
+def _drop_owners(work: Work, owners: Sequence[int]) -> int:
     """Remove every local record of ``owners``, with its unsent changes, its
     search entry, conflicts, notices and rejections."""
+    session = work.session
     ids: list[str] = []
     for record in session.scalars(select(Record).where(Record.owner_id.in_(list(owners)))):
         ids.append(record.id)
         if record.search_rowid is not None:
-            record.deleted = True  # _reindex then only takes the entry out
-            store._reindex(session, record)
+            record.deleted = True  # reindex then only takes the entry out
+            work.reindex(record)
     session.flush()
     for part in _chunks(ids):
         for model in (Change, Conflict, NoticeRow, SyncRejection, Review):
@@ -752,16 +755,17 @@ def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = No
     if index is None:
         index = len(remotes) <= DEFER_INDEX_ABOVE
     now = utcnow()
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         if page.get("removed"):
-            result.removed = _drop_owners(store, session, page["removed"])
+            result.removed = _drop_owners(work, page["removed"])
         # The page's local records in a few queries; every write below is
         # one executemany per kind (new) or per set of changed columns.
         local = _load_rows(session, [r["id"] for r in remotes if isinstance(r.get("id"), str)])
         max_clock = 0
         for remote in remotes:
             max_clock = max(max_clock, _apply_record(remote, devices, result, local, now))
-        result.unindexed = _write_rows(store, session, local, index=index)
+        result.unindexed = _write_rows(work, local, index=index)
         for c in page.get("conflicts") or []:
             max_clock = max(max_clock, int(c["clock"]), int(c["winner_clock"]))
             _upsert(session, Conflict, c["id"], {"resolved": False}, {
@@ -873,7 +877,7 @@ def would_remove(store: Store, page: PullResponse) -> tuple[int, int]:
             continue
     removed = list(page.get("removed") or [])
     live = Record.deleted.is_(False)
-    with store._read() as session:
+    with store.reading() as session:
         total = int(session.execute(select(func.count()).select_from(Record).where(live)).scalar_one())
         doomed: set[str] = set()
         if removed:
@@ -921,7 +925,7 @@ def conflicts_for(store: Store, record_id: str, *, include_resolved: bool = Fals
     stmt = select(Conflict).where(Conflict.record_id == record_id).order_by(Conflict.id)
     if not include_resolved:
         stmt = stmt.where(Conflict.resolved.is_(False))
-    with store._read() as session:
+    with store.reading() as session:
         return [_conflict_info(c) for c in session.scalars(stmt)]
 
 
@@ -933,14 +937,14 @@ def open_conflicts(store: Store) -> list[ConflictInfo]:
         .where(Conflict.resolved.is_(False), Record.deleted.is_(False))
         .order_by(Conflict.id)
     )
-    with store._read() as session:
+    with store.reading() as session:
         return [_conflict_info(c) for c in session.scalars(stmt)]
 
 
 def resolve_conflict(store: Store, conflict_id: int, restore: bool) -> None:
     """Close a conflict. ``restore=True`` first puts the value that lost back,
     as a normal local edit (so it syncs, and wins, like any new edit)."""
-    with store._read() as session:
+    with store.reading() as session:
         conflict = session.get(Conflict, conflict_id)
         if conflict is None:
             raise RecordNotFound(f"conflict {conflict_id}")
@@ -956,11 +960,11 @@ def resolve_conflict(store: Store, conflict_id: int, restore: bool) -> None:
             else:
                 store.restore(info.record_id)
         elif info.field in TRACKED_META_FIELDS:
-            store._set_meta_field(info.record_id, info.field, _canonical(kind, info.field, info.value))
+            store.set_meta_field(info.record_id, info.field, _canonical(kind, info.field, info.value))
         else:
             store.update(info.record_id, {info.field: _canonical(kind, info.field, info.value)})
-    with store._write() as session:
-        session.execute(update(Conflict).where(Conflict.id == conflict_id).values(resolved=True))
+    with store.writing() as work:
+        work.session.execute(update(Conflict).where(Conflict.id == conflict_id).values(resolved=True))
 
 
 @dataclass(frozen=True)
@@ -973,30 +977,30 @@ class NoticeInfo:
 
 def unseen_notices(store: Store) -> list[NoticeInfo]:
     stmt = select(NoticeRow).where(NoticeRow.seen.is_(False)).order_by(NoticeRow.id)
-    with store._read() as session:
+    with store.reading() as session:
         return [NoticeInfo(n.id, n.record_id, n.kind, n.message) for n in session.scalars(stmt)]
 
 
 def mark_notices_seen(store: Store, ids: Iterable[int]) -> None:
     wanted = list(ids)
-    with store._write() as session:
+    with store.writing() as work:
         for part in _chunks(wanted):
-            session.execute(update(NoticeRow).where(NoticeRow.id.in_(part)).values(seen=True))
+            work.session.execute(update(NoticeRow).where(NoticeRow.id.in_(part)).values(seen=True))
 
 
 def rejections(store: Store, record_id: str | None = None) -> list[Rejection]:
     stmt = select(SyncRejection).order_by(SyncRejection.seq)
     if record_id is not None:
         stmt = stmt.where(SyncRejection.record_id == record_id)
-    with store._read() as session:
+    with store.reading() as session:
         return [
             Rejection(r.seq, r.record_id, r.reason, tuple(r.fields or ())) for r in session.scalars(stmt)
         ]
 
 
 def dismiss_rejection(store: Store, seq: int) -> None:
-    with store._write() as session:
-        session.execute(delete(SyncRejection).where(SyncRejection.seq == seq))
+    with store.writing() as work:
+        work.session.execute(delete(SyncRejection).where(SyncRejection.seq == seq))
 
 
 __all__ = [

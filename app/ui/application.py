@@ -26,7 +26,7 @@ from app.ui.main_window import MainWindow
 from app.ui.review_ui import ReviewUi
 from app.ui.store_dialogs import open_store_interactive
 from app.ui.sync_controller import SyncController
-from app.ui.sync_dialogs import SyncUi
+from app.ui.sync_ui import SyncUi
 from app.ui.tasks import TaskRunner
 from app.ui.transfers import TransferController
 

@@ -78,7 +78,7 @@ from app.models import attachments
 from app.models.attachments import BlobInfo, BlobState
 from app.models.store import RecordData, Store
 from app.models.validation import Problem
-from app.sync.blob_protocol import EXTENSIONS, AttachmentRef, type_for_name
+from app.protocol.blobs import EXTENSIONS, AttachmentRef, type_for_name
 from app.ui import i18n, settings
 from app.ui.tasks import TaskRunner, report_failure
 from app.ui.transfers import TransferController, format_size

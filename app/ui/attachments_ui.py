@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel
 
 from app.models.store import RecordData, Store
-from app.sync.blob_protocol import AttachmentRef
+from app.protocol.blobs import AttachmentRef
 from app.ui.attachments import AttachmentCommand, AttachmentsStrip, DropFilter
 from app.ui.main_window import MainWindow
 from app.ui.tasks import TaskRunner, log_failure

@@ -49,10 +49,15 @@ from app.ui import style
 from app.ui.charts import BarChart, Series, format_number
 from app.ui.empty_state import EmptyStack, EmptyState, window_action
 from app.ui.i18n import tr_choice
-from app.ui.main_window import DateFilterEdit
 from app.ui.review_panel import REVIEWER_ROLES
 from app.ui.tasks import TaskRunner, log_failure
-from app.ui.widgets import filter_combo, read_only_flags, refill_combo, select_all_on_focus
+from app.ui.widgets import (
+    DateFilterEdit,
+    filter_combo,
+    read_only_flags,
+    refill_combo,
+    select_all_on_focus,
+)
 
 log = logging.getLogger("fieldbook.ui")
 

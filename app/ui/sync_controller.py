@@ -32,7 +32,6 @@ import datetime as dt
 import enum
 import functools
 import logging
-import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -73,6 +72,7 @@ from app.sync.errors import (
 )
 from app.sync.tokens import TokenStore
 from app.ui import settings
+from app.ui.background_status import BackgroundStatus, Job
 from app.ui.i18n import DATE_FORMAT, format_clock
 from app.ui.settings import Setting
 from app.ui.tasks import TaskRunner
@@ -90,7 +90,6 @@ LAST_USERNAME = Setting("sync/username", "")
 EDIT_DELAY_MS = 5_000  # sync this long after the last local edit
 PERIOD_MS = 10 * 60_000  # and at least this often
 NETWORK_BACK_DELAY_MS = 1_000  # let a network that just came back settle
-MIN_RETRY_S = 1.0
 SHUTDOWN_WAIT_S = 5.0  # at quit, wait this long for a request in flight
 RESTORED_AFTER_DELETE = "restored_after_delete"  # a notice kind (docs/sync.md, rule 4)
 
@@ -131,56 +130,9 @@ class NotSignedIn(SyncError):
 
 
 @dataclasses.dataclass
-class _Job:
-    fn: Callable[[], Any]
-    done: Callable[[Any, bool], None]  # (result or error, failed), on the GUI thread
-
-
-@dataclasses.dataclass
 class _Answer:
     event: threading.Event = dataclasses.field(default_factory=threading.Event)
     value: bool = False
-
-
-class _Worker:
-    """One daemon thread running jobs in order.
-
-    A daemon, not a QThread or a QThreadPool: at quit, a request stuck
-    waiting for a slow server must not hold the window open (a QThreadPool
-    waits for its threads when destroyed). The controller waits a few seconds
-    for it and then lets the process end.
-    """
-
-    def __init__(self, deliver: Callable[[_Job, Any, bool], None]) -> None:
-        self._deliver = deliver
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    def submit(self, job: _Job) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="fieldbook-sync", daemon=True)
-            self._thread.start()
-        self._queue.put(job)
-
-    def _loop(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            try:
-                result = job.fn()
-            except Exception as exc:  # handed to the GUI thread, never lost
-                self._deliver(job, exc, True)
-            else:
-                self._deliver(job, result, False)
-
-    def stop(self, timeout: float) -> bool:
-        """Finish the queued jobs and end the thread; ``False`` if it is still busy."""
-        if self._thread is None:
-            return True
-        self._queue.put(None)
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
 
 
 # --- words for the status line ---------------------------------------------------------
@@ -298,10 +250,10 @@ def account_author(account: Account) -> str:
     return account.user.display_name.strip() or account.user.username
 
 
-class SyncController(QObject):
-    """Schedules syncs, runs them on a worker thread and reports the state."""
+class SyncController(BackgroundStatus):
+    """Schedules syncs, runs them on a worker thread and reports the state
+    (``state_changed``: the status text and tooltip, translated)."""
 
-    state_changed = Signal(str, str)  # status text, tooltip (translated)
     message = Signal(str)  # something to tell in passing (status-bar message)
     busy_changed = Signal(bool)
     progress = Signal(object)  # SyncProgress
@@ -316,7 +268,6 @@ class SyncController(QObject):
     mass_delete_requested = Signal(int, int)  # count, total: answer with answer_mass_delete()
 
     # Internal: from the worker thread to the GUI thread (queued).
-    _job_finished = Signal(object, object, bool)
     _progressed = Signal(object)
     _asked = Signal(int, int)
 
@@ -340,11 +291,10 @@ class SyncController(QObject):
         self._backoff = backoff or Backoff()
         self._watch_network = watch_network
         self._engine: SyncEngine | None = None  # created and used on the worker thread only
-        self._worker = _Worker(self._deliver)
+        self._worker = self._make_worker()
         self._cancel = threading.Event()
         self._answer_lock = threading.Lock()
         self._answer: _Answer | None = None
-        self._closed = False
 
         self._busy = False
         self._again = False  # a sync was asked for while one ran
@@ -361,19 +311,14 @@ class SyncController(QObject):
         self._asking: tuple[int, int] | None = None
         self._report: SyncReport | None = None
         self._error: BaseException | None = None
-        self._retry_at: dt.datetime | None = None
         self._conflicts = 0
         self._refused = 0
-        self._text = ""
-        self._tooltip = ""
         self._network: QNetworkInformation | None = None
 
-        self._job_finished.connect(self._on_job_finished)
         self._progressed.connect(self._on_progress)
         self._asked.connect(self._on_asked)
 
         self._debounce = self._timer(edit_delay_ms, self._after_edits)
-        self._retry = self._timer(0, self._retry_now)
         self._period = QTimer(self)
         self._period.setInterval(period_ms)
         self._period.timeout.connect(lambda: self._request(manual=False))
@@ -444,8 +389,7 @@ class SyncController(QObject):
         self._signing_out = True
         self._signed_in = False
         self._debounce.stop()
-        self._retry.stop()
-        self._retry_at = None
+        self._cancel_retry()
         self._again = False
         self._stop_running_sync()
         self._phase = Phase.SIGNING_OUT
@@ -529,24 +473,12 @@ class SyncController(QObject):
         return self._phase in NEEDS_SIGN_IN or (not self._signed_in and not self._signing_out)
 
     @property
-    def status_text(self) -> str:
-        return self._text
-
-    @property
-    def status_tooltip(self) -> str:
-        return self._tooltip
-
-    @property
     def conflict_count(self) -> int:
         return self._conflicts
 
     @property
     def refusal_count(self) -> int:
         return self._refused
-
-    @property
-    def retry_at(self) -> dt.datetime | None:
-        return self._retry_at
 
     def remembers_sign_in(self) -> bool | None:
         """Whether a sign-in survives a restart (a keyring holds it); ``None`` until known."""
@@ -595,8 +527,7 @@ class SyncController(QObject):
             self._render()
             return
         self._debounce.stop()
-        self._retry.stop()
-        self._retry_at = None
+        self._cancel_retry()
         self._cancel.clear()
         self._busy = True
         self._phase = Phase.SYNCING
@@ -610,14 +541,11 @@ class SyncController(QObject):
         if self.pending_count() > 0:
             self._request(manual=False)
 
-    def _retry_now(self) -> None:
-        self._retry_at = None
+    def _retry_due(self) -> None:
         self._request(manual=False)
 
     def _schedule_retry(self, delay_s: float) -> None:
-        delay_s = max(MIN_RETRY_S, delay_s)
-        self._retry_at = dt.datetime.now().astimezone() + dt.timedelta(seconds=delay_s)
-        self._retry.start(int(delay_s * 1000))
+        super()._schedule_retry(delay_s)
         self._render()
 
     @Slot(bool)
@@ -653,20 +581,7 @@ class SyncController(QObject):
     def _submit(self, fn: Callable[[], Any], done: Callable[[Any, bool], None]) -> None:
         if self._closed:
             return
-        self._worker.submit(_Job(fn, done))
-
-    def _deliver(self, job: _Job, result: Any, failed: bool) -> None:
-        """On the worker thread: hand the result to the GUI thread."""
-        if self._closed:
-            return
-        with contextlib.suppress(RuntimeError):  # the controller is gone (the app is quitting)
-            self._job_finished.emit(job, result, failed)
-
-    @Slot(object, object, bool)
-    def _on_job_finished(self, job: _Job, result: Any, failed: bool) -> None:
-        if self._closed:
-            return
-        job.done(result, failed)
+        self._worker.submit(Job(fn, done))
 
     # On the worker thread ------------------------------------------------------------
 
@@ -924,20 +839,13 @@ class SyncController(QObject):
     # --- the status line --------------------------------------------------------------
 
     def _render(self) -> None:
-        text, tooltip = self._describe()
-        self._text, self._tooltip = text, tooltip
-        self.state_changed.emit(text, tooltip)
+        self._publish(*self._describe())
 
     def _last_synced_line(self) -> str:
         when = replica.sync_meta(self._store).last_synced_at
         if when is None:
             return self.tr("Not synced yet.")
         return self.tr("Last synced: {when}").format(when=describe_synced(when))
-
-    def _retry_line(self) -> str:
-        if self._retry_at is None:
-            return ""
-        return self.tr("Next try at {time}.").format(time=format_clock(self._retry_at, seconds=True))
 
     def _describe(self) -> tuple[str, str]:
         phase = self._phase

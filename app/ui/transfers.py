@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import enum
 import functools
 import logging
@@ -28,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from app.errors import EnvironmentFault, FieldbookError
 from app.models import attachments
@@ -42,13 +41,13 @@ from app.sync.errors import (
     SyncError,
 )
 from app.ui import settings
-from app.ui.sync_controller import SyncController, _Job, _Worker, describe_failure
+from app.ui.background_status import BackgroundStatus, Job
+from app.ui.sync_controller import SyncController, describe_failure
 
 log = logging.getLogger("fieldbook.ui")
 
 PROGRESS_INTERVAL_S = 0.1  # at most this often from a worker to the GUI thread
 SHUTDOWN_WAIT_S = 3.0
-MIN_RETRY_S = 1.0
 
 Progress = Callable[[int, int, str], None]  # done bytes, total bytes, sha256
 
@@ -126,16 +125,15 @@ class _Throttle:
             self._emit(done, total, sha)
 
 
-class TransferController(QObject):
-    """Runs uploads and downloads of attachment files and says how they go."""
+class TransferController(BackgroundStatus):
+    """Runs uploads and downloads of attachment files and says how they go
+    (``state_changed``: the status-bar text, "" when nothing moves, and tooltip)."""
 
-    state_changed = Signal(str, str)  # status-bar text ("" when nothing moves), tooltip
     progressed = Signal(str, str, int, int)  # direction, sha, done bytes, total bytes
     download_finished = Signal(str, bool, str)  # sha, ok, why not (translated)
     blobs_changed = Signal()  # files were uploaded or downloaded: states to re-read
 
     # Internal, from the worker threads to the GUI thread (queued).
-    _job_finished = Signal(object, object, bool)
     _worker_progress = Signal(str, str, int, int)
 
     def __init__(
@@ -152,21 +150,14 @@ class TransferController(QObject):
         self._store, self._source, self._signed_in = store, source, signed_in
         self._queue_ids = queue_ids
         self._backoff = backoff or Backoff()
-        self._up = _Worker(self._deliver)
-        self._down = _Worker(self._deliver)
+        self._up = self._make_worker()
+        self._down = self._make_worker()
         self._runs = {Direction.UP: _Run(), Direction.DOWN: _Run()}
         self._uploading = False
         self._again = False  # more uploads were asked for while a run went on
         self._downloading: set[str] = set()
         self._error: BaseException | None = None
-        self._retry_at: dt.datetime | None = None
-        self._closed = False
         self._active: Transfer | None = None
-        self._text = self._tooltip = ""
-        self._retry = QTimer(self)
-        self._retry.setSingleShot(True)
-        self._retry.timeout.connect(self._retry_now)
-        self._job_finished.connect(self._on_job_finished)
         self._worker_progress.connect(self._on_progress)
 
     @classmethod
@@ -205,11 +196,10 @@ class TransferController(QObject):
         if self._uploading:
             self._again = True
             return
-        self._retry.stop()
-        self._retry_at = None
+        self._cancel_retry()
         self._uploading = True
         self._render()
-        self._up.submit(_Job(self._upload_job, self._on_uploaded))
+        self._up.submit(Job(self._upload_job, self._on_uploaded))
 
     def download(self, sha: str) -> bool:
         """Fetch one file (to open it). ``False`` when there is no sign-in to fetch with."""
@@ -218,7 +208,7 @@ class TransferController(QObject):
         if sha not in self._downloading:
             self._downloading.add(sha)
             self._render()
-            self._down.submit(_Job(functools.partial(self._download_job, sha),
+            self._down.submit(Job(functools.partial(self._download_job, sha),
                                    functools.partial(self._on_downloaded, sha)))
         return True
 
@@ -232,12 +222,12 @@ class TransferController(QObject):
         """Download the files of the records in the review queue that are not here."""
         if self._closed or self._queue_ids is None or not self._signed_in():
             return
-        self._down.submit(_Job(self._needed_job, self._on_needed))
+        self._down.submit(Job(self._needed_job, self._on_needed))
 
     def account_changed(self) -> None:
         if not self._signed_in():
-            self._retry.stop()
-            self._retry_at, self._error = None, None
+            self._cancel_retry()
+            self._error = None
             self._render()
 
     def shutdown(self, wait_s: float = SHUTDOWN_WAIT_S) -> None:
@@ -267,18 +257,6 @@ class TransferController(QObject):
                 done, total = run.files[sha]
                 return direction.value, done, total
         return None
-
-    @property
-    def status_text(self) -> str:
-        return self._text
-
-    @property
-    def status_tooltip(self) -> str:
-        return self._tooltip
-
-    @property
-    def retry_at(self) -> dt.datetime | None:
-        return self._retry_at
 
     def retranslate(self) -> None:
         self._render()
@@ -334,17 +312,7 @@ class TransferController(QObject):
 
         return _Throttle(emit) if throttle else emit
 
-    def _deliver(self, job: _Job, result: Any, failed: bool) -> None:
-        if not self._closed:
-            with contextlib.suppress(RuntimeError):
-                self._job_finished.emit(job, result, failed)
-
     # --- back on the GUI thread ----------------------------------------------------------
-
-    @Slot(object, object, bool)
-    def _on_job_finished(self, job: _Job, result: Any, failed: bool) -> None:
-        if not self._closed:
-            job.done(result, failed)
 
     @Slot(str, str, int, int)
     def _on_progress(self, direction: str, sha: str, done: int, total: int) -> None:
@@ -381,13 +349,7 @@ class TransferController(QObject):
         else:
             log.error("Unexpected error while uploading files", exc_info=exc)
 
-    def _schedule_retry(self, delay_s: float) -> None:
-        delay_s = max(MIN_RETRY_S, delay_s)
-        self._retry_at = dt.datetime.now().astimezone() + dt.timedelta(seconds=delay_s)
-        self._retry.start(int(delay_s * 1000))
-
-    def _retry_now(self) -> None:
-        self._retry_at = None
+    def _retry_due(self) -> None:
         self.start_uploads()
 
     def _on_downloaded(self, sha: str, result: Any, failed: bool) -> None:
@@ -435,12 +397,8 @@ class TransferController(QObject):
         if not parts and self._error is not None and self._retry_at is not None:
             reason, explanation = describe_failure(self._error)
             parts.append(self.tr("Uploads paused: {reason}").format(reason=reason))
-            tooltip = "\n".join((explanation, self.tr("Next try at {time}.").format(
-                time=self._retry_at.strftime("%H:%M:%S"))))
-        text = "  ·  ".join(parts)
-        if (text, tooltip) != (self._text, self._tooltip):
-            self._text, self._tooltip = text, tooltip
-            self.state_changed.emit(text, tooltip)
+            tooltip = "\n".join((explanation, self._retry_line()))
+        self._publish("  ·  ".join(parts), tooltip, if_changed=True)
 
     def _moving_text(self, up: bool, count: int, done: int, total: int) -> str:
         if count == 0 or total <= 0:

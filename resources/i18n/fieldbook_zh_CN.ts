@@ -151,6 +151,13 @@
     </message>
 </context>
 <context>
+    <name>BackgroundStatus</name>
+    <message>
+        <source>Next try at {time}.</source>
+        <translation>将于 {time} 再次尝试。</translation>
+    </message>
+</context>
+<context>
     <name>Choice</name>
     <message>
         <source>Draft</source>
@@ -843,6 +850,21 @@
     </message>
 </context>
 <context>
+    <name>EditorPane</name>
+    <message>
+        <source>Choose a record, or start a new one</source>
+        <translation>选择一条记录，或新建一条</translation>
+    </message>
+    <message>
+        <source>Pick a record in the list to read or edit it. What you type is saved on this computer as you go.</source>
+        <translation>在列表中选择一条记录即可查看或编辑。输入的内容会随时保存在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>Record editor</source>
+        <translation>记录编辑区</translation>
+    </message>
+</context>
+<context>
     <name>ExportDialog</name>
     <message>
         <source>Export options</source>
@@ -1193,58 +1215,6 @@
         <translation>把 Word 文档（.docx）变成教案草稿</translation>
     </message>
     <message>
-        <source>Choose a record, or start a new one</source>
-        <translation>选择一条记录，或新建一条</translation>
-    </message>
-    <message>
-        <source>Pick a record in the list to read or edit it. What you type is saved on this computer as you go.</source>
-        <translation>在列表中选择一条记录即可查看或编辑。输入的内容会随时保存在这台电脑上。</translation>
-    </message>
-    <message>
-        <source>Search all records ({shortcut})</source>
-        <translation>搜索全部记录（{shortcut}）</translation>
-    </message>
-    <message>
-        <source>Status:</source>
-        <translation>状态：</translation>
-    </message>
-    <message>
-        <source>Subject:</source>
-        <translation>学科：</translation>
-    </message>
-    <message>
-        <source>Grade:</source>
-        <translation>年级：</translation>
-    </message>
-    <message>
-        <source>From:</source>
-        <translation>从：</translation>
-    </message>
-    <message>
-        <source>To:</source>
-        <translation>到：</translation>
-    </message>
-    <message>
-        <source>“—” means any date</source>
-        <translation>“—”表示不限日期</translation>
-    </message>
-    <message>
-        <source>Clear filters</source>
-        <translation>清除筛选</translation>
-    </message>
-    <message>
-        <source>All statuses</source>
-        <translation>全部状态</translation>
-    </message>
-    <message>
-        <source>All subjects</source>
-        <translation>全部学科</translation>
-    </message>
-    <message>
-        <source>All grades</source>
-        <translation>全部年级</translation>
-    </message>
-    <message>
         <source>Sync: not set up</source>
         <translation>同步：未设置</translation>
     </message>
@@ -1285,70 +1255,6 @@
         <translation>{kind} {count}</translation>
     </message>
     <message>
-        <source>Unsaved changes…</source>
-        <translation>有未保存的修改…</translation>
-    </message>
-    <message>
-        <source>Saving…</source>
-        <translation>正在保存…</translation>
-    </message>
-    <message>
-        <source>All changes saved</source>
-        <translation>所有修改已保存</translation>
-    </message>
-    <message>
-        <source>Not saved: {error}</source>
-        <translation>未保存：{error}</translation>
-    </message>
-    <message>
-        <source>Not saved: please correct the marked fields</source>
-        <translation>未保存：请修改标出的字段</translation>
-    </message>
-    <message>
-        <source>Not saved</source>
-        <translation>未保存</translation>
-    </message>
-    <message>
-        <source>No results</source>
-        <translation>没有结果</translation>
-    </message>
-    <message>
-        <source>{count}+ results</source>
-        <translation>{count}+ 条结果</translation>
-    </message>
-    <message>
-        <source>1 result</source>
-        <translation>1 条结果</translation>
-    </message>
-    <message>
-        <source>{count} results</source>
-        <translation>{count} 条结果</translation>
-    </message>
-    <message>
-        <source>No records</source>
-        <translation>没有记录</translation>
-    </message>
-    <message>
-        <source>1 record</source>
-        <translation>1 条记录</translation>
-    </message>
-    <message>
-        <source>{count} records</source>
-        <translation>{count} 条记录</translation>
-    </message>
-    <message>
-        <source>New training record</source>
-        <translation>新建培训记录</translation>
-    </message>
-    <message>
-        <source>New exchange log</source>
-        <translation>新建交流记录</translation>
-    </message>
-    <message>
-        <source>New lesson plan</source>
-        <translation>新建教案</translation>
-    </message>
-    <message>
         <source>{action} ({shortcut})</source>
         <translation>{action}（{shortcut}）</translation>
     </message>
@@ -1357,36 +1263,8 @@
         <translation>记录类别与页面</translation>
     </message>
     <message>
-        <source>Search all records</source>
-        <translation>搜索全部记录</translation>
-    </message>
-    <message>
-        <source>Records</source>
-        <translation>记录列表</translation>
-    </message>
-    <message>
-        <source>Record editor</source>
-        <translation>记录编辑区</translation>
-    </message>
-    <message>
-        <source>Filters</source>
-        <translation>筛选</translation>
-    </message>
-    <message>
-        <source>Nothing matches “{text}”</source>
-        <translation>没有找到与“{text}”相符的记录</translation>
-    </message>
-    <message>
-        <source>Search looks in every kind of record. Try a shorter word or check the spelling.</source>
-        <translation>搜索会查找所有类别的记录。可以试试更短的词，或检查是否有错别字。</translation>
-    </message>
-    <message>
         <source>Imported as draft lesson plans: {count}</source>
         <translation>已导入为教案草稿：{count} 份</translation>
-    </message>
-    <message>
-        <source>Clear the search</source>
-        <translation>清除搜索</translation>
     </message>
     <message>
         <source>Du&amp;plicate</source>
@@ -1396,38 +1274,39 @@
         <source>Start a new draft from the selected lesson plan</source>
         <translation>为选中的教案创建副本，作为新草稿</translation>
     </message>
+</context>
+<context>
+    <name>MassDeleteDialog</name>
     <message>
-        <source>No records match these filters</source>
-        <translation>没有符合筛选条件的记录</translation>
+        <source>Remove records?</source>
+        <translation>删除记录？</translation>
     </message>
     <message>
-        <source>Records are kept; the filters only hide them.</source>
-        <translation>记录都还在，筛选只是暂时隐藏了它们。</translation>
+        <source>The server would remove {count} of your {total} records. This can happen if the server was reset or you connected to the wrong server. Remove them?</source>
+        <translation>服务器将删除您 {total} 条记录中的 {count} 条。如果服务器被重置过，或者您连接到了错误的服务器，就可能出现这种情况。要删除这些记录吗？</translation>
     </message>
     <message>
-        <source>No training records yet</source>
-        <translation>还没有培训记录</translation>
+        <source>Remove them</source>
+        <translation>删除这些记录</translation>
     </message>
     <message>
-        <source>Record a training you took part in: its dates, hours and what you will use in class.</source>
-        <translation>记下参加过的培训：日期、学时，以及准备在课堂上用到的内容。</translation>
+        <source>Don&apos;t remove</source>
+        <translation>不要删除</translation>
+    </message>
+</context>
+<context>
+    <name>QFileDialog</name>
+    <message>
+        <source>&amp;Look in:</source>
+        <translation>查找范围(&amp;L)：</translation>
     </message>
     <message>
-        <source>No exchange logs yet</source>
-        <translation>还没有交流记录</translation>
+        <source>Files of &amp;type:</source>
+        <translation>文件类型(&amp;T)：</translation>
     </message>
-    <message>
-        <source>Note a visit, a shared lesson or a meeting with a partner school.</source>
-        <translation>记下与结对学校的一次访问、同课异构或交流会。</translation>
-    </message>
-    <message>
-        <source>No lesson plans yet</source>
-        <translation>还没有教案</translation>
-    </message>
-    <message>
-        <source>Write your first lesson plan: its topic, the class and the steps of the lesson. It is saved as you type.</source>
-        <translation>写第一份教案：课题、班级和教学过程。输入时会自动保存。</translation>
-    </message>
+</context>
+<context>
+    <name>RecordCommands</name>
     <message>
         <source>{what}: {error}</source>
         <translation>{what}：{error}</translation>
@@ -1475,36 +1354,6 @@
     <message>
         <source>Created “{title}”.</source>
         <translation>已创建“{title}”。</translation>
-    </message>
-</context>
-<context>
-    <name>MassDeleteDialog</name>
-    <message>
-        <source>Remove records?</source>
-        <translation>删除记录？</translation>
-    </message>
-    <message>
-        <source>The server would remove {count} of your {total} records. This can happen if the server was reset or you connected to the wrong server. Remove them?</source>
-        <translation>服务器将删除您 {total} 条记录中的 {count} 条。如果服务器被重置过，或者您连接到了错误的服务器，就可能出现这种情况。要删除这些记录吗？</translation>
-    </message>
-    <message>
-        <source>Remove them</source>
-        <translation>删除这些记录</translation>
-    </message>
-    <message>
-        <source>Don&apos;t remove</source>
-        <translation>不要删除</translation>
-    </message>
-</context>
-<context>
-    <name>QFileDialog</name>
-    <message>
-        <source>&amp;Look in:</source>
-        <translation>查找范围(&amp;L)：</translation>
-    </message>
-    <message>
-        <source>Files of &amp;type:</source>
-        <translation>文件类型(&amp;T)：</translation>
     </message>
 </context>
 <context>
@@ -1565,6 +1414,149 @@
     <message>
         <source>An unexpected error stopped the save. Your changes are kept.</source>
         <translation>意外错误导致保存中断。您的修改仍然保留。</translation>
+    </message>
+</context>
+<context>
+    <name>RecordListPage</name>
+    <message>
+        <source>Search all records ({shortcut})</source>
+        <translation>搜索全部记录（{shortcut}）</translation>
+    </message>
+    <message>
+        <source>Status:</source>
+        <translation>状态：</translation>
+    </message>
+    <message>
+        <source>Subject:</source>
+        <translation>学科：</translation>
+    </message>
+    <message>
+        <source>Grade:</source>
+        <translation>年级：</translation>
+    </message>
+    <message>
+        <source>From:</source>
+        <translation>从：</translation>
+    </message>
+    <message>
+        <source>To:</source>
+        <translation>到：</translation>
+    </message>
+    <message>
+        <source>“—” means any date</source>
+        <translation>“—”表示不限日期</translation>
+    </message>
+    <message>
+        <source>Clear filters</source>
+        <translation>清除筛选</translation>
+    </message>
+    <message>
+        <source>All statuses</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
+        <source>All subjects</source>
+        <translation>全部学科</translation>
+    </message>
+    <message>
+        <source>All grades</source>
+        <translation>全部年级</translation>
+    </message>
+    <message>
+        <source>Search all records</source>
+        <translation>搜索全部记录</translation>
+    </message>
+    <message>
+        <source>Clear the search</source>
+        <translation>清除搜索</translation>
+    </message>
+    <message>
+        <source>Records</source>
+        <translation>记录列表</translation>
+    </message>
+    <message>
+        <source>Filters</source>
+        <translation>筛选</translation>
+    </message>
+    <message>
+        <source>New training record</source>
+        <translation>新建培训记录</translation>
+    </message>
+    <message>
+        <source>New exchange log</source>
+        <translation>新建交流记录</translation>
+    </message>
+    <message>
+        <source>New lesson plan</source>
+        <translation>新建教案</translation>
+    </message>
+    <message>
+        <source>No results</source>
+        <translation>没有结果</translation>
+    </message>
+    <message>
+        <source>{count}+ results</source>
+        <translation>{count}+ 条结果</translation>
+    </message>
+    <message>
+        <source>1 result</source>
+        <translation>1 条结果</translation>
+    </message>
+    <message>
+        <source>{count} results</source>
+        <translation>{count} 条结果</translation>
+    </message>
+    <message>
+        <source>No records</source>
+        <translation>没有记录</translation>
+    </message>
+    <message>
+        <source>1 record</source>
+        <translation>1 条记录</translation>
+    </message>
+    <message>
+        <source>{count} records</source>
+        <translation>{count} 条记录</translation>
+    </message>
+    <message>
+        <source>Nothing matches “{text}”</source>
+        <translation>没有找到与“{text}”相符的记录</translation>
+    </message>
+    <message>
+        <source>Search looks in every kind of record. Try a shorter word or check the spelling.</source>
+        <translation>搜索会查找所有类别的记录。可以试试更短的词，或检查是否有错别字。</translation>
+    </message>
+    <message>
+        <source>No records match these filters</source>
+        <translation>没有符合筛选条件的记录</translation>
+    </message>
+    <message>
+        <source>Records are kept; the filters only hide them.</source>
+        <translation>记录都还在，筛选只是暂时隐藏了它们。</translation>
+    </message>
+    <message>
+        <source>No training records yet</source>
+        <translation>还没有培训记录</translation>
+    </message>
+    <message>
+        <source>Record a training you took part in: its dates, hours and what you will use in class.</source>
+        <translation>记下参加过的培训：日期、学时，以及准备在课堂上用到的内容。</translation>
+    </message>
+    <message>
+        <source>No exchange logs yet</source>
+        <translation>还没有交流记录</translation>
+    </message>
+    <message>
+        <source>Note a visit, a shared lesson or a meeting with a partner school.</source>
+        <translation>记下与结对学校的一次访问、同课异构或交流会。</translation>
+    </message>
+    <message>
+        <source>No lesson plans yet</source>
+        <translation>还没有教案</translation>
+    </message>
+    <message>
+        <source>Write your first lesson plan: its topic, the class and the steps of the lesson. It is saved as you type.</source>
+        <translation>写第一份教案：课题、班级和教学过程。输入时会自动保存。</translation>
     </message>
 </context>
 <context>
@@ -1965,6 +1957,33 @@
     <message>
         <source>Started revision {revision} as a new draft.</source>
         <translation>已创建第 {revision} 版草稿。</translation>
+    </message>
+</context>
+<context>
+    <name>SaveStateLabel</name>
+    <message>
+        <source>Unsaved changes…</source>
+        <translation>有未保存的修改…</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+    <message>
+        <source>All changes saved</source>
+        <translation>所有修改已保存</translation>
+    </message>
+    <message>
+        <source>Not saved: {error}</source>
+        <translation>未保存：{error}</translation>
+    </message>
+    <message>
+        <source>Not saved: please correct the marked fields</source>
+        <translation>未保存：请修改标出的字段</translation>
+    </message>
+    <message>
+        <source>Not saved</source>
+        <translation>未保存</translation>
     </message>
 </context>
 <context>
@@ -2389,10 +2408,6 @@
         <translation>上次同步：{when}</translation>
     </message>
     <message>
-        <source>Next try at {time}.</source>
-        <translation>将于 {time} 再次尝试。</translation>
-    </message>
-    <message>
         <source>Sync: not set up</source>
         <translation>同步：未设置</translation>
     </message>
@@ -2576,10 +2591,6 @@
     <message>
         <source>Uploads paused: {reason}</source>
         <translation>上传已暂停：{reason}</translation>
-    </message>
-    <message>
-        <source>Next try at {time}.</source>
-        <translation>将于 {time} 重试。</translation>
     </message>
     <message>
         <source>Uploading files…</source>

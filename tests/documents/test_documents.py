@@ -68,7 +68,7 @@ def test_watermark_on_drafts_only(records: dict[Kind, RecordData], store: Store,
                                   tmp_path: Path) -> None:
     draft = records[Kind.LESSON_PLAN]
     approved = store.create(Kind.LESSON_PLAN.value, LESSON, author=AUTHOR)
-    approved = store._set_meta_field(approved.id, "status", "approved")
+    approved = store.set_meta_field(approved.id, "status", "approved")
     target = tmp_path / "both.docx"
     write_docx(load_documents(store, [draft.id, approved.id], zh, ExportOptions()), target)
     from docx import Document

@@ -113,8 +113,8 @@ def machine(
         folder = tmp_path / f"machine-{len(made)}-{username}"
         store = Store.open(folder / "fieldbook.db")
         if device_id is not None:  # a fixed device id: seeded runs pick the same winners
-            with store._write() as session:
-                session.execute(update(Meta).where(Meta.key == "device_id").values(value=device_id))
+            with store.writing() as work:
+                work.session.execute(update(Meta).where(Meta.key == "device_id").values(value=device_id))
             store.close()
             store = Store.open(folder / "fieldbook.db")
         client = ApiClient(proxy.url, timeout=timeout)
@@ -147,10 +147,10 @@ def _full_fields(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
 def local_view(store: Store) -> View:
     """Every record of a local store (deleted ones too) as plain JSON data."""
     view: View = {}
-    with store._read() as session:
+    with store.reading() as session:
         for r in session.scalars(select(Record)):
             spec = kind_spec(r.kind)
-            values = store._values(r)
+            values = store.values_of(r)
             fields = {f.name: to_json(f, values[f.name]) for f in spec.fields}
             fields["status"] = r.status
             versions = {k: (int(v[0]), str(v[1])) for k, v in (r.versions or {}).items()}
@@ -215,6 +215,6 @@ def assert_replica_equals_server(store: Store, state: ServerState, username: str
 
 
 def local_conflicts(store: Store) -> list[tuple[str, str, Any, int, str]]:
-    with store._read() as session:
+    with store.reading() as session:
         return [(c.record_id, c.field, c.value, int(c.clock), c.device)
                 for c in session.scalars(select(Conflict))]

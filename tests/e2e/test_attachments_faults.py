@@ -23,7 +23,7 @@ import urllib3.connection
 from app.models import attachments
 from app.models.attachments import BlobState
 from app.models.store import Store
-from app.sync.blob_protocol import AttachmentRef
+from app.protocol.blobs import AttachmentRef
 from app.sync.blobs import BlobTransfer
 from tests.e2e.conftest import Machine
 from tests.sync.conftest import ROOT, LiveServer

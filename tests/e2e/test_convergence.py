@@ -119,7 +119,7 @@ class Model:
 
 
 def _versions(store: Store, record_id: str) -> dict[str, tuple[int, str]]:
-    with store._read() as session:
+    with store.reading() as session:
         record = session.get(Record, record_id)
         assert record is not None
         return {k: (int(v[0]), str(v[1])) for k, v in (record.versions or {}).items()}
@@ -128,7 +128,7 @@ def _versions(store: Store, record_id: str) -> dict[str, tuple[int, str]]:
 def _records(store: Store, owner_id: int | None, *, deleted: bool) -> list[tuple[str, str]]:
     """(id, kind) of the laptop's records owned by ``owner_id`` (or not yet
     owned: made here before the first push)."""
-    with store._read() as session:
+    with store.reading() as session:
         rows = session.execute(
             select(Record.id, Record.kind, Record.owner_id).where(Record.deleted.is_(deleted))
             .order_by(Record.id)
@@ -209,7 +209,7 @@ def run_scenario(seed: int, steps: int, live_server: LiveServer, machine: MakeMa
             before = _versions(laptop.store, rid)
             if rng.random() < 0.1:
                 status = rng.choice(["draft", "submitted"])
-                laptop.store._set_meta_field(rid, "status", status)
+                laptop.store.set_meta_field(rid, "status", status)
                 laptop.record_writes(model, step, rid, before, {"status": status})
                 before = _versions(laptop.store, rid)
             laptop.store.update(rid, values)

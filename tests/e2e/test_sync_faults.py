@@ -34,6 +34,7 @@ import requests
 
 from app.models.store import Store
 from app.paths import store_path
+from app.protocol.sync import API_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, encode
 from app.sync import replica
 from app.sync.client import ApiClient
 from app.sync.engine import SyncReport, sign_in
@@ -44,7 +45,6 @@ from app.sync.errors import (
     ServerUnavailable,
     SyncError,
 )
-from app.sync.protocol import API_PREFIX, PROTOCOL_HEADER, PROTOCOL_VERSION, encode
 from app.sync.tokens import TokenStore
 from tests.e2e.conftest import (
     Machine,

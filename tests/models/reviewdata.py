@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.store import Store
+from app.protocol.sync import Person, PullResponse, RemoteRecord, RemoteReview
 from app.sync import replica
-from app.sync.protocol import Person, PullResponse, RemoteRecord, RemoteReview
 
 SERVER_URL = "http://fieldbook.test"
 TRAINER, OTHER_TRAINER, LI, WANG, CHEN = 5, 6, 7, 8, 9

@@ -15,7 +15,7 @@ from app.models.attachments import BlobState
 from app.models.fields import ATTACHMENTS_MAX, Kind, kind_spec
 from app.models.store import Store, list_backups
 from app.models.validation import check_field
-from app.sync.blob_protocol import AttachmentRef
+from app.protocol.blobs import AttachmentRef
 
 JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 PDF_HEAD = b"%PDF-1.7\n"

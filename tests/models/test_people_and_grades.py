@@ -12,8 +12,8 @@ from app.models.store import ListQuery, Store
 
 def own(store: Store, record_id: str, owner: int) -> None:
     """As a sync leaves a record the server knows (it has an owner)."""
-    with store._write() as session:
-        session.execute(update(Record).where(Record.id == record_id).values(owner_id=owner))
+    with store.writing() as work:
+        work.session.execute(update(Record).where(Record.id == record_id).values(owner_id=owner))
 
 
 def test_signing_in_signs_every_record_not_yet_on_the_server(store: Store) -> None:
@@ -36,7 +36,7 @@ def test_an_empty_name_changes_nothing(store: Store) -> None:
     record = store.create("lesson_plan", {"title": "认识分数"}, author="王芳").id
     assert store.sign_unsynced_records("   ") == 0
     assert store.get(record).author == "王芳"
-    with store._read() as session:
+    with store.reading() as session:
         assert session.query(Change).count() > 0
 
 

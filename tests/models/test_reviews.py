@@ -15,8 +15,8 @@ from app.errors import RecordNotFound, ValidationFailed
 from app.models import reviews, schema
 from app.models.orm import Change, Review
 from app.models.store import Store, list_backups
+from app.protocol.sync import RemoteRecord
 from app.sync import replica
-from app.sync.protocol import RemoteRecord
 from tests.models.reviewdata import (
     CHEN,
     LI,
@@ -36,7 +36,7 @@ NOW = dt.datetime(2024, 9, 20, 12, 0, tzinfo=dt.UTC)
 
 
 def change_fields(store: Store, record_id: str) -> dict[str, object]:
-    with store._read() as session:
+    with store.reading() as session:
         rows = session.scalars(select(Change).where(Change.record_id == record_id)).all()
         return {c.field: c.value for c in rows}
 
@@ -118,7 +118,7 @@ def test_a_decision_is_queued_on_the_local_status_version(trainer: Store) -> Non
     decision = reviews.decide(trainer, "li-a", "approve", " 很好 ")
     assert (decision.pending, decision.outcome, decision.body, decision.seen) == (True, None, "很好", True)
     assert decision.author_id == TRAINER and decision.author == "赵老师"
-    with trainer._read() as session:
+    with trainer.reading() as session:
         assert session.get_one(Review, decision.id).basis == [3, "dev-b"]
     assert trainer.get("li-a").status == "submitted", "the server writes the status, not the client"
     assert replica.pending_count(trainer) == 1
@@ -219,7 +219,7 @@ def test_fellows_have_no_queue(trainer: Store) -> None:
 def test_a_new_revision_copies_the_content_into_the_chain(store: Store) -> None:
     sign_in_as(store, LI, "fellow", "李老师")
     first = store.create("lesson_plan", {**LESSON, "objectives": "会比较分数"}, author="李老师")
-    store._set_meta_field(first.id, "status", "approved")
+    store.set_meta_field(first.id, "status", "approved")
     second = reviews.new_revision(store, first.id)
     assert (second.status, second.revision_of, second.revision) == ("draft", first.id, 2)
     assert second.values == store.get(first.id).values and second.id != first.id

@@ -55,10 +55,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server import admin, security, tables
 from app.server.config import Settings
 from app.server.database import make_engine, make_sessionmaker, run_migrations
-from app.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 PG_ENV = "FIELDBOOK_TEST_PG"
 REQUIRE_PG_ENV = "FIELDBOOK_REQUIRE_PG"

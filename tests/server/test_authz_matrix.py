@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.protocol.blobs import OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
+from app.protocol.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server import admin
 from app.server.config import Settings
 from app.server.tables import User
-from app.sync.blob_protocol import OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
-from app.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.server.conftest import DEFAULT_PASSWORD, FakeClock
 
 API = "/api/v1"

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import MetaData, Table, insert, select
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import PROTOCOL_VERSION
 from app.server import admin, blob_store
 from app.server.config import Settings
 from app.server.database import downgrade, make_engine, run_migrations
 from app.server.tables import Blob, BlobHolder, RecordBlob, User
-from app.sync.protocol import PROTOCOL_VERSION
 from tests.server.test_blobs import (
     BLOBS,
     JPEG,

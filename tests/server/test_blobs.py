@@ -23,12 +23,12 @@ import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.protocol.blobs import OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
+from app.protocol.sync import PROTOCOL_VERSION
 from app.server import blob_store
 from app.server.config import Settings
 from app.server.routers import blobs
 from app.server.tables import Blob, RecordBlob, Upload, User
-from app.sync.blob_protocol import OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
-from app.sync.protocol import PROTOCOL_VERSION
 
 BLOBS = "/api/v1/blobs"
 PUSH = "/api/v1/sync/push"

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import MAX_BODY_BYTES, MAX_INFLATED_BYTES
 from app.server.middleware import BodyLimitMiddleware, DrainBodyMiddleware
 from app.server.tables import Cohort, RefreshToken, User
-from app.sync.protocol import MAX_BODY_BYTES, MAX_INFLATED_BYTES
 
 LOGIN = "/api/v1/auth/login"
 ENDPOINTS = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/password"]

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.fields import LONG_TEXT_MAX
+from app.protocol.sync import PROTOCOL_VERSION, PushChange, PushResponse
 from app.server.sync.pull import pull
 from app.server.sync.push import push
 from app.server.tables import SyncRecord, User
-from app.sync.protocol import PROTOCOL_VERSION, PushChange, PushResponse
 
 MakeUser = Callable[..., User]
 

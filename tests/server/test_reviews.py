@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import MAX_PUSH_REVIEWS, MAX_REVIEW_BODY, PROTOCOL_VERSION, SERVER_DEVICE
 from app.server import reviews as rules
 from app.server.database import make_sessionmaker
 from app.server.sync import push as sync_push
 from app.server.sync_schemas import PullResponseModel, PushResponseModel
 from app.server.tables import Review, ServerState, SyncConflict, SyncNotice, SyncRecord, User
-from app.sync.protocol import MAX_PUSH_REVIEWS, MAX_REVIEW_BODY, PROTOCOL_VERSION, SERVER_DEVICE
 
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"

@@ -32,8 +32,8 @@ from schemathesis.checks import (
 )
 from schemathesis.core.result import Ok
 
+from app.protocol.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server.sync_schemas import ORDER_CODE
-from app.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 
 MAX_EXAMPLES = 60
 CHECKS = [

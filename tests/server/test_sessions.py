@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server import admin, security
 from app.server.cli import main
 from app.server.tables import RefreshToken
-from app.sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.server.conftest import FakeClock
 
 LOGIN = "/api/v1/auth/login"

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import MAX_PUSH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server import admin
 from app.server.sync_schemas import MAX_FIELDS_PER_CHANGE, PullResponseModel, PushResponseModel
 from app.server.tables import Device, ServerState, SyncRecord, User
-from app.sync.protocol import MAX_PUSH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION
 
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"

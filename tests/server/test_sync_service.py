@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import PROTOCOL_VERSION, SERVER_DEVICE, PullResponse, PushChange, PushResponse
 from app.server import admin
 from app.server.database import make_sessionmaker
 from app.server.permissions import can_write_content, visible_owner_ids
@@ -31,7 +32,6 @@ from app.server.sync.merge import RESTORED_AFTER_DELETE
 from app.server.sync.pull import pull
 from app.server.sync.push import DeviceRolledBack, push
 from app.server.tables import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User
-from app.sync.protocol import PROTOCOL_VERSION, SERVER_DEVICE, PullResponse, PushChange, PushResponse
 
 MakeUser = Callable[..., User]
 

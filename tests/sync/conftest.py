@@ -208,10 +208,10 @@ class Laptop:
 
     def snapshot(self) -> dict[str, tuple[Any, ...]]:
         """Every record (deleted ones too) as plain data, for comparing replicas."""
-        with self.store._read() as session:
+        with self.store.reading() as session:
             records = session.scalars(select(Record)).all()
             return {
-                r.id: (r.kind, r.status, r.deleted, r.owner_id, self.store._values(r),
+                r.id: (r.kind, r.status, r.deleted, r.owner_id, self.store.values_of(r),
                        {k: list(v) for k, v in (r.versions or {}).items()})
                 for r in records
             }

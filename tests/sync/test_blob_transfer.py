@@ -18,7 +18,7 @@ from app.models.attachments import BlobState
 from app.models.orm import Blob
 from app.models.store import Store
 from app.paths import store_path
-from app.sync.blob_protocol import AttachmentRef
+from app.protocol.blobs import AttachmentRef
 from app.sync.blobs import BlobTransfer, after_transfers
 from app.sync.errors import BlobCorrupt, NotAvailableYet
 from tests.sync.conftest import Laptop, LiveServer
@@ -103,8 +103,8 @@ def test_an_upload_continues_from_the_servers_offset(laptop: MakeLaptop, tmp_pat
 def test_a_refused_file_keeps_the_reason_and_is_not_retried(laptop: MakeLaptop, tmp_path: Path) -> None:
     a = laptop("li")
     _record, ref = attach(a, tmp_path, "a.jpg", payload(JPEG_HEAD, 10_000))
-    with a.store._write() as session:  # a row that lies about its type
-        session.execute(update(Blob).values(type="image/png"))
+    with a.store.writing() as work:  # a row that lies about its type
+        work.session.execute(update(Blob).values(type="image/png"))
     report = BlobTransfer(a.store, a.client).upload_pending()
     assert report.uploaded == 0 and report.refused == {ref["sha256"]: "type_mismatch"}
     info = attachments.blob_info(a.store, ref["sha256"])

@@ -12,7 +12,7 @@ import pytest
 
 from app.models import attachments
 from app.models.attachments import BlobState
-from app.sync.blob_protocol import AttachmentRef
+from app.protocol.blobs import AttachmentRef
 from app.sync.blobs import BlobTransfer, after_transfers
 from app.sync.errors import NotAvailableYet
 from tests.sync.conftest import Laptop

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import jwt
 import pytest
 
+from app.protocol.sync import PROTOCOL_VERSION
 from app.sync.client import ApiClient, Tokens, TrafficCounter, normalize_server_url
 from app.sync.errors import (
     AuthRequired,
@@ -23,7 +24,6 @@ from app.sync.errors import (
     ServerUnavailable,
     Throttled,
 )
-from app.sync.protocol import PROTOCOL_VERSION
 from tests.sync.conftest import LiveServer
 
 pytestmark = pytest.mark.slow

@@ -14,6 +14,7 @@ import pytest
 
 from app.models.orm import Record
 from app.models.store import RecordReadOnly, Store
+from app.protocol.sync import PullRequest, PullResponse, PushRequest, PushResponse
 from app.sync import replica
 from app.sync.client import ApiClient
 from app.sync.engine import Backoff, Stage, SyncEngine, SyncProgress, sign_in, sign_out
@@ -27,7 +28,6 @@ from app.sync.errors import (
     RequestRejected,
     Throttled,
 )
-from app.sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse
 from app.sync.tokens import TokenStore
 from tests.sync.conftest import Laptop, LiveServer
 
@@ -440,14 +440,14 @@ def write_past_the_guard(store: Store, record_id: str, name: str, value: Any) ->
     """A change the store itself would refuse (someone else's record), logged
     as an older Fieldbook or a since-demoted admin would have: the server is
     then the only one left to refuse it."""
-    with store._write() as session:
-        record = session.get(Record, record_id)
+    with store.writing() as work:
+        record = work.session.get(Record, record_id)
         assert record is not None
         if name in ("deleted", "status"):
-            store._write_meta(session, record, name, value)
+            work.set_meta(record, name, value)
         else:
             setattr(record, name, value)
-            store._log_change(session, record, name, value, store._tick(session))
+            work.log_change(record, name, value, work.tick())
 
 
 def test_the_store_refuses_to_change_someone_elses_record(laptop: MakeLaptop) -> None:

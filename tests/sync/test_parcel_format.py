@@ -30,6 +30,7 @@ from app.errors import (
     ParcelTruncated,
 )
 from app.models.store import Store
+from app.protocol.sync import PROTOCOL_VERSION
 from app.sync import parcel_format as pf
 from app.sync import replica
 from app.sync.parcel_format import (
@@ -40,7 +41,6 @@ from app.sync.parcel_format import (
     ServerKeys,
     ServerPublicKeys,
 )
-from app.sync.protocol import PROTOCOL_VERSION
 from bench.generate import generate_items, load
 
 NOW = dt.datetime(2026, 12, 6, 1, 0, tzinfo=dt.UTC)

@@ -16,8 +16,8 @@ import hashlib
 import pytest
 import requests
 
-from app.sync.blob_protocol import BLOBS_PATH, OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
-from app.sync.protocol import API_PREFIX, MAX_BODY_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION
+from app.protocol.blobs import BLOBS_PATH, OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
+from app.protocol.sync import API_PREFIX, MAX_BODY_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION
 from tests.faultproxy import FaultProxy
 from tests.sync.conftest import LiveServer
 

@@ -13,8 +13,8 @@ from sqlalchemy import select, text
 from app.errors import RecordNotFound
 from app.models.orm import LessonPlan, Record
 from app.models.store import Store
+from app.protocol.sync import PullResponse, RemoteRecord
 from app.sync import replica
-from app.sync.protocol import PullResponse, RemoteRecord
 from app.sync.replica import Rejection
 
 LESSON = {"title": "认识分数", "subject": "math", "grade": 3}
@@ -57,7 +57,7 @@ def remote(record_id: str, fields: dict[str, list[Any]], *, kind: str = "lesson_
 
 
 def versions(store: Store, record_id: str) -> dict[str, Any]:
-    with store._read() as session:
+    with store.reading() as session:
         return dict(session.get_one(Record, record_id).versions)
 
 
@@ -87,8 +87,8 @@ def test_groups_are_per_record_and_transaction_in_seq_order(store: Store) -> Non
 
 def test_unsent_edits_to_one_field_coalesce_keeping_the_oldest_cursor(store: Store) -> None:
     a = store.create("lesson_plan", LESSON, author="a")  # made over cursor 0
-    with store._write() as session:
-        session.execute(text("UPDATE meta SET value = '25' WHERE key = 'pull_cursor'"))
+    with store.writing() as work:
+        work.session.execute(text("UPDATE meta SET value = '25' WHERE key = 'pull_cursor'"))
     store.update(a.id, {"title": "认识分数（一）"})
     store.update(a.id, {"title": "认识分数（二）", "grade": 5})
 
@@ -152,8 +152,8 @@ def test_many_changes_are_read_in_chunks(store: Store, monkeypatch: pytest.Monke
 def test_mark_pushed_keeps_rejections_and_claims_new_records(store: Store) -> None:
     mine = store.create("lesson_plan", LESSON, author="a")
     refused = store.create("lesson_plan", LESSON, author="a")
-    with store._write() as session:
-        session.get_one(Record, refused.id).owner_id = None
+    with store.writing() as work:
+        work.session.get_one(Record, refused.id).owner_id = None
     batch = replica.pending_groups(store)
 
     replica.mark_pushed(
@@ -166,7 +166,7 @@ def test_mark_pushed_keeps_rejections_and_claims_new_records(store: Store) -> No
 
     assert replica.rejections(store, refused.id) == [
         Rejection(batch[1]["seq"], refused.id, "not yours to edit", ("title",))]
-    with store._read() as session:
+    with store.reading() as session:
         assert session.get_one(Record, mine.id).owner_id == 7
         assert session.get_one(Record, refused.id).owner_id is None
     replica.dismiss_rejection(store, batch[1]["seq"])
@@ -181,10 +181,10 @@ def test_a_refusal_puts_the_record_back_to_the_servers_copy(store: Store) -> Non
     store.delete(rid)
     [edit, removal] = replica.pending_groups(store)
     # An edit made after the batch was read (still unsent): it gets its own answer.
-    with store._write() as session:
-        plan = session.get_one(LessonPlan, rid)
+    with store.writing() as work:
+        plan = work.session.get_one(LessonPlan, rid)
         plan.grade = 5
-        store._log_change(session, plan, "grade", 5, store._tick(session))
+        work.log_change(plan, "grade", 5, work.tick())
 
     replica.mark_pushed(store, removal["seq"], [
         Rejection(edit["seq"], rid, "not yours", ("title", "unit"),
@@ -198,7 +198,7 @@ def test_a_refusal_puts_the_record_back_to_the_servers_copy(store: Store) -> Non
     assert versions(store, rid)["deleted"] == [5, "fellow"]
     assert [r.id for r in store.search("认识分数")] == [rid] and store.search("改一改") == []
     assert [c.field for c in store.changes_since(removal["seq"])] == ["grade"], "the later edit stays"
-    with store._read() as session:
+    with store.reading() as session:
         clock = int(session.execute(text("SELECT value FROM meta WHERE key = 'clock'")).scalar_one())
     assert clock >= 5
     # A later pull of the server's next version applies as usual.
@@ -229,7 +229,7 @@ def test_a_new_remote_record_is_created_without_entering_the_change_log(store: S
     assert got.values["tags"] == ["植物", "观察"]
     assert got.created_at == dt.datetime(2024, 9, 1, 8, tzinfo=dt.UTC)
     assert versions(store, rid)["title"] == [40, "dev-b"]
-    with store._read() as session:
+    with store.reading() as session:
         assert session.get_one(Record, rid).owner_id == 7
     assert store.changes_since() == []
     assert [r.id for r in store.search("植物")] == [rid]
@@ -443,7 +443,7 @@ def test_two_stores_converge_through_pages(tmp_path: Path) -> None:
         got_a, got_b = a.get(rec.id), b.get(rec.id)
         assert got_a.values == got_b.values
         assert got_a.status == got_b.status
-        with a._read() as sa, b._read() as sb:
+        with a.reading() as sa, b.reading() as sb:
             assert sa.get_one(Record, rec.id).versions == sb.get_one(Record, rec.id).versions
             assert sb.scalars(select(Record.id)).all() == [rec.id]
     finally:

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from app.models import reviews
 from app.models.orm import Review
 from app.models.store import Store
+from app.protocol.sync import PullRequest, PullResponse, PushRequest, PushResponse, ReviewResult
 from app.sync import replica
 from app.sync.client import ApiClient, UserInfo
 from app.sync.engine import SyncEngine
 from app.sync.errors import StoreRolledBack
-from app.sync.protocol import PullRequest, PullResponse, PushRequest, PushResponse, ReviewResult
 from tests.models.reviewdata import (
     CHEN,
     LI,
@@ -200,7 +200,7 @@ def test_pulled_entries_are_upserted_by_id(trainer: Store) -> None:
     assert replica.apply_pull_page(trainer, pulled).reviews == 3
     reviews.mark_read(trainer, "li-a")
     replica.apply_pull_page(trainer, pulled)  # a page applied twice changes nothing
-    with trainer._read() as session:
+    with trainer.reading() as session:
         assert session.execute(select(func.count()).select_from(Review)).scalar_one() == 3
     thread = reviews.thread(trainer, "li-a")
     assert [e.id for e in thread] == ["s1", mine.id, "c1"]

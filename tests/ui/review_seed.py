@@ -33,7 +33,8 @@ def sign_in_as(store: Store, user_id: int, role: str, name: str = "") -> None:
 
 
 def add_people(store: Store) -> None:
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         session.add(Person(id=TRAINER, name="李培训", role="trainer", school="", cohorts=["2024"]))
         session.add(Person(id=FELLOW_A, name="王芳", role="fellow", school="城关小学", cohorts=["2024"]))
         session.add(Person(id=FELLOW_B, name="张伟", role="fellow", school="河西小学", cohorts=["2024"]))
@@ -43,7 +44,8 @@ def record_of(store: Store, owner: int | None, kind: str, values: dict[str, Any]
               status: str = "submitted", author: str = "fellow") -> RecordData:
     """A record as pulled: owned by ``owner`` with ``status``."""
     record = store.create(kind, values, author=author)
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         session.execute(update(Record).where(Record.id == record.id)
                         .values(owner_id=owner, status=status))
     return store.get(record.id)
@@ -54,7 +56,8 @@ def server_entry(store: Store, record_id: str, action: str, *, author_id: int, a
                  reason: str = "", seen: bool = False) -> str:
     """An entry the server stored (pulled back), unseen unless said."""
     entry_id = str(uuid.uuid4())
-    with store._write() as session:
+    with store.writing() as work:
+        session = work.session
         session.add(Review(id=entry_id, record_id=record_id, author_id=author_id, author=author,
                            action=action, body=body, basis=[], outcome=outcome, reason=reason, at=at,
                            written_at=at, seq=seq, pending=False, seen=seen))

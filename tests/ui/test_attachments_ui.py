@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QPushButton
 
 from app.models import attachments
 from app.models.store import RecordData, Store
-from app.sync.blob_protocol import AttachmentRef
+from app.protocol.blobs import AttachmentRef
 from app.ui import settings
 from app.ui.attachments import (
     AttachmentsStrip,

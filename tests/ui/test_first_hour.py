@@ -21,7 +21,7 @@ from app.ui.i18n import Translations
 from app.ui.list_model import SearchResultsModel
 from app.ui.review_ui import DASHBOARD_PAGE, QUEUE_PAGE
 from app.ui.sync_controller import SyncController
-from app.ui.sync_dialogs import SyncUi
+from app.ui.sync_ui import SyncUi
 from tests.ui.review_seed import (
     FELLOW_A,
     FELLOW_B,

@@ -12,7 +12,7 @@ import requests
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPushButton
 
-from app.sync.protocol import API_PREFIX
+from app.protocol.sync import API_PREFIX
 from app.ui.sync_dialogs import SignInDialog
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import LiveServer

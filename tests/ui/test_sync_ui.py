@@ -53,7 +53,8 @@ from app.ui.main_window import MainWindow
 from app.ui.refusals import RefusalsDialog
 from app.ui.review_ui import DASHBOARD_PAGE, ReviewUi
 from app.ui.sync_controller import LAST_SERVER, Phase, SyncController, describe_synced
-from app.ui.sync_dialogs import SignInDialog, SyncUi, sign_in_error_text
+from app.ui.sync_dialogs import SignInDialog, sign_in_error_text
+from app.ui.sync_ui import SyncUi
 from app.ui.tasks import TaskRunner
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Laptop, LiveServer
@@ -166,7 +167,7 @@ def cell_text(table: QTableWidget, row: int, column: int) -> str:
 
 
 def titles(store: Store) -> set[str]:
-    with store._read() as session:
+    with store.reading() as session:
         from app.models.orm import Record
 
         return {r.title for r in session.query(Record).filter(Record.deleted.is_(False))}
@@ -448,14 +449,14 @@ def test_a_notice_tells_that_a_deleted_record_came_back(
 def write_past_the_guard(store: Store, record_id: str, name: str, value: Any) -> None:
     """A change the store itself refuses (someone else's record), logged as an
     older Fieldbook would have: only the server is left to refuse it."""
-    with store._write() as session:
-        record = session.get(Record, record_id)
+    with store.writing() as work:
+        record = work.session.get(Record, record_id)
         assert record is not None
         if name == "deleted":
-            store._write_meta(session, record, name, value)
+            work.set_meta(record, name, value)
         else:
             setattr(record, name, value)
-            store._log_change(session, record, name, value, store._tick(session))
+            work.log_change(record, name, value, work.tick())
 
 
 def press_sync_now(qtbot: Any, env: Env) -> None:

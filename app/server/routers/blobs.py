@@ -29,14 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.server import blob_store, uploads
-from app.server.config import Settings
-from app.server.deps import CurrentUser, SessionDep, SettingsDep
-from app.server.errors import ApiError
-from app.server.schemas import Sha256Path, blob_piece_headers, error_responses
-from app.server.tables import Blob, User
-from app.server.uploads import Piece
-from app.sync.blob_protocol import (
+from app.protocol.blobs import (
     ALLOWED_TYPES,
     BLOBS_PATH,
     OFFSET_HEADER,
@@ -48,6 +41,13 @@ from app.sync.blob_protocol import (
     is_sha256,
     matches_type,
 )
+from app.server import blob_store, uploads
+from app.server.config import Settings
+from app.server.deps import CurrentUser, SessionDep, SettingsDep
+from app.server.errors import ApiError
+from app.server.schemas import Sha256Path, blob_piece_headers, error_responses
+from app.server.tables import Blob, User
+from app.server.uploads import Piece
 
 log = logging.getLogger("fieldbook.server")
 
@@ -64,7 +64,7 @@ _BINARY: Final = {"schema": {"type": "string", "format": "binary"}}
 
 
 class BlobStatusModel(BaseModel):
-    """``BlobStatus`` (app/sync/blob_protocol.py) for the OpenAPI schema."""
+    """``BlobStatus`` (app/protocol/blobs.py) for the OpenAPI schema."""
 
     sha256: str
     state: Literal["missing", "partial", "complete"]

@@ -14,6 +14,13 @@ from typing import Any, cast
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from app.protocol.sync import (
+    MIN_SUPPORTED_PROTOCOL,
+    PROTOCOL_VERSION,
+    PullRequest,
+    PushRequest,
+    ReviewAction,
+)
 from app.server.deps import CurrentUser, SessionDep
 from app.server.errors import ApiError
 from app.server.middleware import TOO_OLD_MESSAGE
@@ -27,13 +34,6 @@ from app.server.sync_schemas import (
     PushRequestModel,
     PushResponseModel,
     order_problem,
-)
-from app.sync.protocol import (
-    MIN_SUPPORTED_PROTOCOL,
-    PROTOCOL_VERSION,
-    PullRequest,
-    PushRequest,
-    ReviewAction,
 )
 
 router = APIRouter(prefix="/sync", tags=["sync"])

@@ -26,11 +26,11 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.protocol.sync import META_FIELDS, ReviewResult
 from app.server import blob_store, reviews
 from app.server.permissions import visible_owner_ids
 from app.server.reviews import REVISION_FIELDS
 from app.server.tables import Review, ServerState, SyncConflict, SyncNotice, SyncRecord, User, utcnow
-from app.sync.protocol import META_FIELDS, ReviewResult
 
 ATTACHMENTS: Final = "attachments"  # the field naming a record's files (docs/attachments.md)
 PENDING: Final = -1  # seq of a version written in this push, until seqs are assigned

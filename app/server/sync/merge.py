@@ -16,9 +16,9 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from app.models.fields import kind_spec
+from app.protocol.sync import SERVER_DEVICE, PushChange, PushResult, version_key
 from app.server.sync.batch import META, Batch, Pending, Rec
 from app.server.tables import Device
-from app.sync.protocol import SERVER_DEVICE, PushChange, PushResult, version_key
 
 log = logging.getLogger("fieldbook.server")
 

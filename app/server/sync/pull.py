@@ -23,11 +23,7 @@ from sqlalchemy import ColumnElement, LargeBinary, String, Table, Text, and_, fu
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from app.server import reviews
-from app.server.database import as_utc
-from app.server.permissions import visible_owner_ids
-from app.server.tables import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User
-from app.sync.protocol import (
+from app.protocol.sync import (
     PROTOCOL_VERSION,
     PULL_PAGE_BYTES,
     PULL_PAGE_MAX,
@@ -37,6 +33,10 @@ from app.sync.protocol import (
     RemoteConflict,
     RemoteRecord,
 )
+from app.server import reviews
+from app.server.database import as_utc
+from app.server.permissions import visible_owner_ids
+from app.server.tables import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User
 
 log = logging.getLogger("fieldbook.server")
 

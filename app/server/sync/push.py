@@ -26,6 +26,16 @@ from sqlalchemy.orm import Session
 
 from app.models.fields import Kind, Status, kind_spec
 from app.models.validation import check_field, cross_field_problems, to_json
+from app.protocol.sync import (
+    PROTOCOL_VERSION,
+    SERVER_DEVICE,
+    PushChange,
+    PushRequest,
+    PushResponse,
+    PushResult,
+    PushReview,
+    version_key,
+)
 from app.server import reviews
 from app.server.permissions import can_write_content
 from app.server.reviews import REVISION_FIELDS
@@ -52,16 +62,6 @@ from app.server.sync.review_rules import (
     without_revision_fields,
 )
 from app.server.tables import Device, User, utcnow
-from app.sync.protocol import (
-    PROTOCOL_VERSION,
-    SERVER_DEVICE,
-    PushChange,
-    PushRequest,
-    PushResponse,
-    PushResult,
-    PushReview,
-    version_key,
-)
 
 log = logging.getLogger("fieldbook.server")
 

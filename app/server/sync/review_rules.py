@@ -20,13 +20,13 @@ from sqlalchemy import select
 
 from app.models.fields import Status, kind_spec
 from app.models.validation import empty_value, to_json
+from app.protocol.sync import SERVER_DEVICE, PushChange, PushResult, PushReview, ReviewResult, version_key
 from app.server import reviews
 from app.server.permissions import ADMIN, TRAINER
 from app.server.reviews import DECISIONS, REVISION_FIELDS, REVISION_MAX
 from app.server.sync.batch import META, PENDING, Batch, Pending, Rec, Rejected, load_records, top_clock
 from app.server.sync.merge import merge_fields
 from app.server.tables import SyncRecord, utcnow
-from app.sync.protocol import SERVER_DEVICE, PushChange, PushResult, PushReview, ReviewResult, version_key
 
 log = logging.getLogger("fieldbook.server")
 
