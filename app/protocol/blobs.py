@@ -11,7 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Final, Literal, TypedDict
+from typing import Annotated, Final, Literal
+
+from pydantic import Field, StringConstraints, with_config
+from typing_extensions import TypedDict
+
+from app.protocol.sync import ANSWER, Seq, reader
 
 BLOBS_PATH: Final = "/blobs"  # under API_PREFIX: /api/v1/blobs/{sha256}
 SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")
@@ -26,13 +31,19 @@ DEFAULT_QUOTA_BYTES: Final = 2 * 1024 * 1024 * 1024  # server setting QUOTA_BYTE
 BlobState = Literal["missing", "partial", "complete"]
 
 
+@with_config(ANSWER)
 class BlobStatus(TypedDict):
     """``GET /api/v1/blobs/{sha256}/status`` and the answer of every PUT."""
 
-    sha256: str
-    state: BlobState  # complete: this user may read it there (nothing to send); else as if absent
-    offset: int  # bytes of this user's unfinished upload the server holds (0 when missing)
-    size: int  # the file's size when known (0 when missing)
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    # complete: this user may read it there (nothing to send); else as if absent
+    state: BlobState
+    offset: Annotated[Seq, Field(description="bytes of this user's unfinished upload the server "
+                                              "holds (0 when missing)")]
+    size: Annotated[Seq, Field(description="the file's size when known (0 when missing)")]
+
+
+BLOB_STATUS: Final = reader(BlobStatus)
 
 
 class AttachmentRef(TypedDict):

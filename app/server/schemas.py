@@ -12,6 +12,7 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.protocol.blobs import ALLOWED_TYPES, OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
+from app.protocol.sync import TEXT_SCHEMA, encodable
 
 USERNAME_MAX = 64
 PASSWORD_MIN = 8
@@ -19,29 +20,10 @@ PASSWORD_MAX = 256
 REFRESH_TOKEN_MAX = 128
 
 
-def _encodable(value: str) -> str:
-    """Refuse lone surrogates (valid JSON escapes, but not text) and NUL."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("contains characters that are not text") from None
-    if "\x00" in value:
-        raise ValueError("contains a NUL character")
-    return value
-
-
-# What ``_encodable`` refuses, said in the OpenAPI schema (it stays the check:
-# its message is clearer than a pattern's). Only NUL: lone surrogates cannot
-# be written in a pattern every JSON-schema validator compiles (Rust's regex
-# refuses them), and no generator of text makes them.
-TEXT_PATTERN = r"^[^\u0000]*$"
-_TEXT_SCHEMA = Field(json_schema_extra={"pattern": TEXT_PATTERN})
-
-# Text that can be stored and encoded (it states its own pattern: for another
-# one, use ``str`` with that pattern instead). Put length limits *before* the validator
-# (``Annotated[str, Field(max_length=9), AfterValidator(_encodable)]``) for
-# pydantic's "String should have at most 9 characters" message.
-Text = Annotated[str, _TEXT_SCHEMA, AfterValidator(_encodable)]
+# Text as the protocol defines it (no NUL, no lone surrogates), with the
+# pattern it states in the OpenAPI schema: one definition for every body.
+_TEXT_SCHEMA = TEXT_SCHEMA
+_encodable = encodable
 
 
 UsernameField = Annotated[str, Field(min_length=1, max_length=USERNAME_MAX), _TEXT_SCHEMA,

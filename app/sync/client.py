@@ -25,13 +25,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
+from pydantic import TypeAdapter
 
 from app.protocol.blobs import (
+    BLOB_STATUS,
     BLOBS_PATH,
     OFFSET_HEADER,
     SIZE_HEADER,
@@ -44,11 +46,15 @@ from app.protocol.sync import (
     MAX_INFLATED_BYTES,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    PULL_RESPONSE,
+    PUSH_RESPONSE,
+    MalformedMessage,
     PullRequest,
     PullResponse,
     PushRequest,
     PushResponse,
     encode,
+    read,
 )
 from app.sync.errors import (
     AuthRequired,
@@ -69,6 +75,7 @@ from app.sync.errors import (
 )
 
 log = logging.getLogger("fieldbook.sync")
+_Message = TypeVar("_Message")
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 # Blob requests: a 4 MB piece over a 2G link takes minutes to go out, and the
@@ -537,21 +544,17 @@ class ApiClient:
         return data
 
     def push(self, request: PushRequest) -> PushResponse:
-        data = self._ok(self._authorized("POST", f"{API_PREFIX}/sync/push", request))
-        if not isinstance(data, dict) or not isinstance(data.get("results"), list) \
-                or not isinstance(data.get("last_seq"), int):
-            raise BadResponse()
-        return cast(PushResponse, data)
+        answer = self._authorized("POST", f"{API_PREFIX}/sync/push", request)
+        return _message(self._answered(answer), PUSH_RESPONSE)
 
     def pull(self, request: PullRequest) -> PullResponse:
-        data = self._ok(self._authorized("POST", f"{API_PREFIX}/sync/pull", request))
-        if not isinstance(data, dict) or not isinstance(data.get("cursor"), int) \
-                or not isinstance(data.get("records"), list) or not isinstance(data.get("devices"), list):
-            raise BadResponse()
-        for key in ("conflicts", "notices", "scope", "removed"):
-            data.setdefault(key, [])
-        data.setdefault("more", False)
-        return cast(PullResponse, data)
+        answer = self._authorized("POST", f"{API_PREFIX}/sync/pull", request)
+        return _message(self._answered(answer), PULL_RESPONSE)
+
+    def _answered(self, answer: _Answer) -> _Answer:
+        if not 200 <= answer.status < 300:
+            raise self._fail(answer)
+        return answer
 
     # --- blobs (docs/attachments.md) -----------------------------------------
 
@@ -572,7 +575,7 @@ class ApiClient:
         answer = self._authorized("GET", self._blob_path(sha256, "/status"), raw=_Raw())
         if not 200 <= answer.status < 300:
             raise self._blob_fail(answer)
-        return _blob_status(answer.json())
+        return _message(answer, BLOB_STATUS)
 
     def put_blob(
         self, sha256: str, *, size: int, media_type: str, offset: int, body: bytes
@@ -591,7 +594,7 @@ class ApiClient:
                 raise BlobOffsetMismatch(held, answer.error()[0])
         if not 200 <= answer.status < 300:
             raise self._blob_fail(answer)
-        return _blob_status(answer.json())
+        return _message(answer, BLOB_STATUS)
 
     def get_blob(
         self, sha256: str, open_sink: Callable[[BlobRange], Callable[[bytes], None]], *,
@@ -620,15 +623,22 @@ class ApiClient:
         return got[0] if got else _blob_range(answer.status, answer.headers)
 
 
+def _message(answer: _Answer, adapter: TypeAdapter[_Message]) -> _Message:
+    """The answer's body as the protocol message it must be, checked as
+    strictly as the server checks requests: anything else is a bad answer
+    (a proxy's page, a broken server), and none of it reaches the store."""
+    try:
+        return read(adapter, answer.body)
+    except MalformedMessage as problem:
+        log.warning("The server's answer is not what the protocol says: %s", problem)
+        raise BadResponse() from None
+
+
 def _blob_status(data: Any) -> BlobStatus:
     try:
-        status = BlobStatus(sha256=str(data["sha256"]), state=data["state"],
-                            offset=int(data["offset"]), size=int(data.get("size") or 0))
-    except (TypeError, KeyError, ValueError):
+        return read(BLOB_STATUS, json.dumps(data))
+    except (MalformedMessage, TypeError, ValueError):
         raise BadResponse() from None
-    if status["state"] not in ("missing", "partial", "complete") or status["offset"] < 0:
-        raise BadResponse()
-    return status
 
 
 def _conflict_status(answer: _Answer) -> BlobStatus | None:

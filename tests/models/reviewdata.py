@@ -30,7 +30,7 @@ def remote(record_id: str, owner: int, kind: str = "lesson_plan", *, clock: int 
     return {
         "id": record_id, "kind": kind, "owner": owner, "author": f"author{owner}",
         "created_at": created,
-        "fields": {name: [value, clock, 0] for name, value in values.items()},
+        "fields": {name: (value, clock, 0) for name, value in values.items()},
     }
 
 

@@ -32,8 +32,7 @@ from schemathesis.checks import (
 )
 from schemathesis.core.result import Ok
 
-from app.protocol.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
-from app.server.sync_schemas import ORDER_CODE
+from app.protocol.sync import ORDER_CODE, PROTOCOL_HEADER, PROTOCOL_VERSION
 
 MAX_EXAMPLES = 60
 CHECKS = [

@@ -560,8 +560,8 @@ def test_a_refusal_carries_the_servers_copy_only_to_those_who_see_the_record(
                        group(2, rid, {"title": "changed", "reflection": "good"}, clock=10))
     assert [r["outcome"] for r in refused["results"]] == ["rejected", "rejected"]
     assert [r["current"] for r in refused["results"]] == [
-        {"deleted": [False, 3, "f"]},
-        {"title": ["plan", 3, "f"], "reflection": None},  # (no version of it: never written)
+        {"deleted": (False, 3, "f")},
+        {"title": ("plan", 3, "f"), "reflection": None},  # (no version of it: never written)
     ]
     hidden = push_raw(session, stranger, "s", group(1, rid, {"deleted": True}, clock=9))
     assert hidden["results"][0]["outcome"] == "rejected"
@@ -661,7 +661,7 @@ def test_pull_deltas_hold_only_the_changed_fields(session: Session, make_user: M
     a.push()
     [page] = b.pull()
     [record] = page["records"]
-    assert record["fields"] == {"grade": [2, 2, 0]} and page["devices"] == ["a"]
+    assert record["fields"] == {"grade": (2, 2, 0)} and page["devices"] == ["a"]
     assert record["owner"] == fellow.id and record["kind"] == "lesson_plan"
     dt.datetime.fromisoformat(record["created_at"])
 
@@ -844,7 +844,7 @@ def test_a_fellow_moving_cohort_moves_between_trainers(session: Session, make_us
     writer.edit(plans[0], grade=5)
     writer.push()
     [page] = new.pull()
-    assert page["records"][0]["fields"] == {"grade": [5, writer.clock, 0]}
+    assert page["records"][0]["fields"] == {"grade": (5, writer.clock, 0)}
     assert pull_raw(session, old_trainer, old.cursor, old.scope)["records"] == []
 
 

@@ -52,7 +52,7 @@ def remote(record_id: str, fields: dict[str, list[Any]], *, kind: str = "lesson_
         "owner": owner,
         "author": "王老师",
         "created_at": "2024-09-01T08:00:00+00:00",
-        "fields": fields,
+        "fields": {name: (v[0], v[1], v[2]) for name, v in fields.items()},  # as received
     }
 
 

@@ -20,11 +20,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Annotated, Final, Literal
+from typing import IO, Annotated, Final
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -61,15 +60,6 @@ _NOT_AVAILABLE = (
     "record you can see."
 )
 _BINARY: Final = {"schema": {"type": "string", "format": "binary"}}
-
-
-class BlobStatusModel(BaseModel):
-    """``BlobStatus`` (app/protocol/blobs.py) for the OpenAPI schema."""
-
-    sha256: str
-    state: Literal["missing", "partial", "complete"]
-    offset: int
-    size: int
 
 
 # --------------------------------------------------------------------------- one writer per upload
@@ -227,7 +217,7 @@ OffsetHeader = Annotated[str | None, Header(alias=OFFSET_HEADER, include_in_sche
 
 @router.get(
     "/{sha256}/status",
-    response_model=BlobStatusModel,
+    response_model=BlobStatus,
     responses=error_responses(401, 422),
     summary="What the server holds of a file for this user: complete (a file they hold), their partial "
             "upload, or nothing",
@@ -242,7 +232,7 @@ def blob_status(sha256: Sha256Path, session: SessionDep, user: CurrentUser,
 
 @router.put(
     "/{sha256}",
-    response_model=BlobStatusModel,
+    response_model=BlobStatus,
     responses=error_responses(400, 401, 409, 413, 415, 422, 503),
     summary="Send a piece of a file (raw bytes from the offset); kept even if the connection drops",
     openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": _BINARY}},

@@ -1,25 +1,30 @@
 """``POST /api/v1/sync/push`` and ``POST /api/v1/sync/pull`` (docs/sync.md).
 
-The bodies are validated by the models in ``app/server/sync_schemas.py``; the
-work is done by ``app/server/sync/`` (push and pull). Answers are encoded here in
-one go (a pull page holds thousands of records: validating them again
-against the response model would only cost time).
+The bodies are the protocol's own messages (``app/protocol/sync.py``): FastAPI
+validates each request with them before any code of ours runs, and hands the
+handler the very dict the service takes. The work is done by
+``app/server/sync/`` (push and pull). Answers are encoded here in one go (a
+pull page holds thousands of records: the client checks them against the same
+messages, so checking them here too would only cost time).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.protocol.sync import (
     MIN_SUPPORTED_PROTOCOL,
+    ORDER_CODE,
     PROTOCOL_VERSION,
     PullRequest,
+    PullResponse,
     PushRequest,
-    ReviewAction,
+    PushResponse,
+    order_problem,
 )
 from app.server.deps import CurrentUser, SessionDep
 from app.server.errors import ApiError
@@ -27,14 +32,6 @@ from app.server.middleware import TOO_OLD_MESSAGE
 from app.server.schemas import error_responses
 from app.server.sync.pull import pull
 from app.server.sync.push import DeviceRolledBack, PushGap, push
-from app.server.sync_schemas import (
-    ORDER_CODE,
-    PullRequestModel,
-    PullResponseModel,
-    PushRequestModel,
-    PushResponseModel,
-    order_problem,
-)
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
@@ -60,52 +57,23 @@ def _json(payload: Any) -> Response:
 
 @router.post(
     "/push",
-    response_model=PushResponseModel,
+    response_model=PushResponse,
     responses=_PUSH_ERRORS,
     summary="Send change groups and review entries; all or nothing, idempotent",
 )
-def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser) -> Response:
-    _check_protocol(body.protocol)
-    problem = order_problem(body.changes)
+def push_changes(body: PushRequest, session: SessionDep, user: CurrentUser) -> Response:
+    _check_protocol(body["protocol"])
+    problem = order_problem(body["changes"])
     if problem is not None:
         raise ApiError(422, ORDER_CODE, problem)
-    request: PushRequest = {
-        "protocol": body.protocol,
-        "device_id": body.device_id,
-        "changes": [
-            {
-                "seq": c.seq,
-                "record_id": c.record_id,
-                "kind": c.kind,
-                "clock": c.clock,
-                "known": c.known,
-                "fields": c.fields,
-            }
-            for c in body.changes
-        ],
-    }
-    if body.after is not None:
-        request["after"] = body.after
-    if body.reviews is not None:
-        request["reviews"] = [
-            {
-                "id": r.id,
-                "record_id": r.record_id,
-                "action": cast(ReviewAction, r.action),  # checked per entry by the service
-                "body": r.body,
-                "basis": list(r.basis),
-                "written_at": r.written_at,
-            }
-            for r in body.reviews
-        ]
     try:
-        return _json(push(session, user, request))
+        return _json(push(session, user, body))
     except PushGap as gap:
         raise ApiError(
             409,
             "push_gap",
-            f"This batch follows changes up to {body.after} that the server does not hold (it holds up "
-            f"to {gap.last_seq}). Send the earlier changes first; nothing was applied.",
+            f"This batch follows changes up to {body.get('after')} that the server does not hold "
+            f"(it holds up to {gap.last_seq}). Send the earlier changes first; nothing was applied.",
         ) from None
     except DeviceRolledBack:
         raise ApiError(
@@ -118,21 +86,10 @@ def push_changes(body: PushRequestModel, session: SessionDep, user: CurrentUser)
 
 @router.post(
     "/pull",
-    response_model=PullResponseModel,
+    response_model=PullResponse,
     responses=_ERRORS,
     summary="One page of the changes visible to the user after the cursor",
 )
-def pull_changes(body: PullRequestModel, session: SessionDep, user: CurrentUser) -> Response:
-    _check_protocol(body.protocol)
-    request: PullRequest = {"protocol": body.protocol, "cursor": body.cursor, "scope": body.scope}
-    if body.limit is not None:
-        request["limit"] = body.limit
-    if body.resume is not None:
-        request["resume"] = body.resume
-    if body.device_id is not None:
-        request["device_id"] = body.device_id
-    if body.pushed_seq is not None:
-        request["pushed_seq"] = body.pushed_seq
-    if body.people_hash is not None:
-        request["people_hash"] = body.people_hash
-    return _json(pull(session, user, request))
+def pull_changes(body: PullRequest, session: SessionDep, user: CurrentUser) -> Response:
+    _check_protocol(body["protocol"])
+    return _json(pull(session, user, body))

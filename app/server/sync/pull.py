@@ -306,7 +306,7 @@ def _remote_record(
     if not sent:
         return None, 0.0  # (the values are not even decoded: a device's own push coming back)
     get, index = json.loads(raw_fields).get, devices.setdefault
-    fields = {name: [get(name), v[0], index(v[1], len(devices))] for name, v in sent.items()}
+    fields = {name: (get(name), v[0], index(v[1], len(devices))) for name, v in sent.items()}
     if isinstance(created, str):  # SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", always UTC
         created = created.replace(" ", "T", 1) + "+00:00"
     else:

@@ -29,6 +29,7 @@ from app.models.validation import check_field, cross_field_problems, to_json
 from app.protocol.sync import (
     PROTOCOL_VERSION,
     SERVER_DEVICE,
+    HeldVersion,
     PushChange,
     PushRequest,
     PushResponse,
@@ -215,7 +216,7 @@ def _apply_groups(batch: Batch, groups: Sequence[PushChange]) -> list[PushResult
     return results
 
 
-def _current_versions(batch: Batch, group: PushChange) -> dict[str, list[Any] | None] | None:
+def _current_versions(batch: Batch, group: PushChange) -> dict[str, HeldVersion | None] | None:
     """What the server holds of a refused group's fields, ``[value, clock,
     device]`` each (``None`` for a field it has no version of), so the pushing
     laptop can put its copy back: without it, the refused value would stay
@@ -224,10 +225,10 @@ def _current_versions(batch: Batch, group: PushChange) -> dict[str, list[Any] | 
     rec = batch.records.get(group["record_id"])
     if rec is None or rec.kind != group["kind"] or not batch.sees(rec.owner_id):
         return None
-    current: dict[str, list[Any] | None] = {}
+    current: dict[str, HeldVersion | None] = {}
     for name in group["fields"]:
         version = rec.versions.get(name)
-        current[name] = None if version is None else [rec.fields.get(name), version[0], version[1]]
+        current[name] = None if version is None else (rec.fields.get(name), version[0], version[1])
     return current
 
 
