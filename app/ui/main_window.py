@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import FieldbookError
-from app.models.fields import Kind
+from app.models.fields import LISTED_KINDS, Kind
 from app.models.store import RecordData, Store
 from app.ui import settings, style
 from app.ui.documents_ui import DocumentActions
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("main_window")
         self._store, self._runner, self._translations = store, runner, translations
-        self._counts: dict[str, int] = {kind.value: 0 for kind in Kind}
+        self._counts: dict[str, int] = {kind.value: 0 for kind in LISTED_KINDS}
         self._sync_text: str | None = None
         self._unread_by_kind: dict[str, int] = {}
         self._pages: dict[str, tuple[QWidget, bool]] = {}  # key -> (widget, wide)
@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
 
         self.retranslate()
         self._restore_settings()
-        self._sidebar.setCurrentRow(list(Kind).index(self.kind))
+        self._sidebar.setCurrentRow(LISTED_KINDS.index(self.kind))
         self._sidebar.currentRowChanged.connect(self._on_sidebar_row_changed)
         self._records.target_changed.connect(self._update_actions)
         self._update_new_button()
@@ -170,16 +170,17 @@ class MainWindow(QMainWindow):
     @staticmethod
     def _initial_kind() -> Kind:
         try:
-            return Kind(settings.get(settings.LAST_KIND))
+            kind = Kind(settings.get(settings.LAST_KIND))
         except ValueError:
             return Kind.LESSON_PLAN
+        return kind if kind in LISTED_KINDS else Kind.LESSON_PLAN
 
     def _build_sidebar(self) -> None:
         self._sidebar = QListWidget(self)
         self._sidebar.setObjectName("sidebar")
         self._sidebar.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self._sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        for kind in Kind:
+        for kind in LISTED_KINDS:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, kind.value)
             item.setIcon(style.icon(KIND_ICONS[kind.value]))
@@ -445,7 +446,7 @@ class MainWindow(QMainWindow):
 
     def _show_counts(self) -> None:
         parts = []
-        for row, kind in enumerate(Kind):
+        for row, kind in enumerate(LISTED_KINDS):
             name, count = tr_kind(kind.value), self._counts.get(kind.value, 0)
             item = self._sidebar.item(row)
             unread = self._unread_by_kind.get(kind.value, 0)
@@ -513,7 +514,7 @@ class MainWindow(QMainWindow):
         return self._records.kind
 
     def set_kind(self, kind: Kind | str) -> None:
-        self._sidebar.setCurrentRow(list(Kind).index(Kind(kind)))
+        self._sidebar.setCurrentRow(LISTED_KINDS.index(Kind(kind)))
 
     def _on_sidebar_row_changed(self, row: int) -> None:
         if row < 0:
