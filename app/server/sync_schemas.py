@@ -37,7 +37,7 @@ REVIEW_BODY_HARD_MAX = 16 * MAX_REVIEW_BODY
 REVIEW_ACTION_MAX = 32
 WRITTEN_AT_MAX = 64
 
-KindName = Literal["lesson_plan", "training", "exchange"]
+KindName = Literal["lesson_plan", "training", "exchange", "lesson_template"]
 
 
 def _whole(value: object) -> object:
