@@ -56,7 +56,7 @@ from app.documents.export import Writer, write_combined, write_zip
 from app.documents.model import ExportOptions
 from app.errors import DiskFullError, FieldbookError, ValidationFailed
 from app.models import attachments
-from app.models.fields import KINDS, FieldType, Kind, Status, kind_spec
+from app.models.fields import KINDS, LISTED_KINDS, FieldType, Kind, Status, kind_spec
 from app.models.orm import Record
 from app.models.store import ImportItem, Store
 from app.models.validation import to_json
@@ -361,7 +361,8 @@ def _status(args: argparse.Namespace, store: Store) -> int:
     if notices:
         _out(f"Notices:        {len(notices)} unread")
     counts = store.counts()
-    _out("Records:        " + ", ".join(f"{counts[k.value]} {kind_spec(k).label.lower()}" for k in Kind))
+    _out("Records:        " + ", ".join(
+        f"{counts[k.value]} {kind_spec(k).label.lower()}" for k in LISTED_KINDS))
     return EXIT_OK
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from app.documents.builder import build_document
 from app.documents.model import ExportOptions, RecordDocument, Translate
 from app.models import attachments, reviews
-from app.models.fields import GRADE_PRESCHOOL, GRADE_SENIOR_3, SUBJECTS, Kind, Status
+from app.models.fields import GRADE_PRESCHOOL, GRADE_SENIOR_3, LISTED_KINDS, SUBJECTS, Kind, Status
 from app.models.store import ListQuery, Store
 
 log = logging.getLogger("fieldbook.documents")
@@ -54,7 +54,7 @@ def _apply(query: ListQuery, kinds: list[Kind], term: str) -> tuple[ListQuery, l
     if key != "date" and op != "=":
         raise ValueError(f"{term!r}: only date takes >= or <=")
     if key == "kind":
-        return query, [Kind(_one_of(value, (k.value for k in Kind), term))]
+        return query, [Kind(_one_of(value, (k.value for k in LISTED_KINDS), term))]
     if key == "status":
         return dataclasses.replace(query, status=_one_of(value, (s.value for s in Status), term)), kinds
     if key == "subject":
@@ -74,7 +74,7 @@ def parse_where(terms: Sequence[str]) -> list[ListQuery]:
     ``subject`` and ``grade`` only exist on lesson plans, so they narrow the
     batch to lesson plans."""
     query = ListQuery(Kind.LESSON_PLAN.value, sort="updated_at", descending=False)
-    kinds = list(Kind)
+    kinds = list(LISTED_KINDS)
     for term in (t for chunk in terms for t in chunk.split()):
         query, kinds = _apply(query, kinds, term)
     if query.subject is not None or query.grade is not None:

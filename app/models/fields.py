@@ -69,6 +69,8 @@ class Kind(enum.StrEnum):
     LESSON_PLAN = "lesson_plan"
     TRAINING = "training"
     EXCHANGE = "exchange"
+    # A 教案 template (docs/templates.md): synced like any record, never listed.
+    LESSON_TEMPLATE = "lesson_template"
 
 
 class Status(enum.StrEnum):
@@ -230,6 +232,28 @@ LESSON_FIELDS = (
     _attachments(),
 )
 
+# What a template carries of a lesson plan: the reusable structure, not the
+# date, the class, the reflection or the files of one lesson.
+TEMPLATE_CONTENT = (
+    "subject", "grade", "duration_minutes", "unit", "objectives", "key_points", "materials",
+    "procedure", "assessment", "homework", "notes", "tags",
+)
+_LESSON_BY_NAME = {f.name: f for f in LESSON_FIELDS}
+
+TEMPLATE_FIELDS = (
+    FieldSpec(
+        "title",
+        QT_TRANSLATE_NOOP("Field", "Template name"),
+        FieldType.TEXT,
+        required=True,
+        max_length=TITLE_MAX,
+        searchable=True,
+    ),
+    *(_LESSON_BY_NAME[name] for name in TEMPLATE_CONTENT),
+    # A trainer's template shared with the cohorts they train (schema v8).
+    FieldSpec("shared", QT_TRANSLATE_NOOP("Field", "Shared with my cohorts"), FieldType.BOOL),
+)
+
 TRAINING_FIELDS = (
     FieldSpec(
         "title",
@@ -319,6 +343,11 @@ class KindSpec:
     title_field: str  # what the list shows as the record's name
     date_field: str  # the date the list sorts and filters by
     list_columns: tuple[str, ...]
+    # False: not a kind of the sidebar, lists, counts, search, dashboard or
+    # review queue (templates: chosen from New's chooser only).
+    listed: bool = True
+    # True: only the owner changes it, an admin neither (templates are personal).
+    owner_only: bool = False
     by_name: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -356,7 +385,20 @@ KINDS: dict[Kind, KindSpec] = {
         date_field="exchange_date",
         list_columns=("partner_school", "exchange_type", "direction", "exchange_date"),
     ),
+    Kind.LESSON_TEMPLATE: KindSpec(
+        Kind.LESSON_TEMPLATE,
+        QT_TRANSLATE_NOOP("Kind", "Lesson plan templates"),
+        QT_TRANSLATE_NOOP("Kind", "Lesson plan template"),
+        TEMPLATE_FIELDS,
+        title_field="title",
+        date_field="planned_date",  # (none of its own; never listed or filtered)
+        list_columns=("title", "subject", "grade"),
+        listed=False,
+        owner_only=True,
+    ),
 }
+# The kinds the sidebar, the lists, counts and search show, in that order.
+LISTED_KINDS: tuple[Kind, ...] = tuple(k for k, spec in KINDS.items() if spec.listed)
 
 # Fields every record has besides its kind's own. Only ``status`` and
 # ``deleted`` are user-changeable and therefore tracked in the change log.

@@ -127,6 +127,36 @@ class ExchangeLog(Record):
     __mapper_args__ = {"polymorphic_identity": "exchange"}
 
 
+def _shared_column(kind: type[Any], *, text: bool = False, json: bool = False) -> Any:
+    """A column a lesson template shares with lesson plans (one table): the
+    same ``records`` column, declared again on the sibling class."""
+    if json:
+        return mapped_column(JSON, default=list, nullable=True, use_existing_column=True)
+    return mapped_column(kind, default="" if text else None, nullable=True, use_existing_column=True)
+
+
+class LessonTemplate(Record):
+    """A 教案 template (docs/templates.md): lesson-plan content under a name,
+    the user's own or shared by a trainer; never listed."""
+
+    subject: Mapped[str | None] = _shared_column(String)
+    grade: Mapped[int | None] = _shared_column(Integer)
+    duration_minutes: Mapped[int | None] = _shared_column(Integer)
+    unit: Mapped[str] = _shared_column(String, text=True)
+    objectives: Mapped[str] = _shared_column(Text, text=True)
+    key_points: Mapped[str] = _shared_column(Text, text=True)
+    materials: Mapped[str] = _shared_column(Text, text=True)
+    procedure: Mapped[list[Any]] = _shared_column(JSON, json=True)
+    assessment: Mapped[str] = _shared_column(Text, text=True)
+    homework: Mapped[str] = _shared_column(Text, text=True)
+    notes: Mapped[str] = _shared_column(Text, text=True)
+    tags: Mapped[list[Any]] = _shared_column(JSON, json=True)
+    # Schema v8: a trainer's template shared with the cohorts they train.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, nullable=True)
+
+    __mapper_args__ = {"polymorphic_identity": "lesson_template"}
+
+
 class Change(Base):
     """One field of one record set to one value, in one local transaction.
 
@@ -247,4 +277,5 @@ KIND_CLASSES: dict[str, type[Record]] = {
     "lesson_plan": LessonPlan,
     "training": TrainingRecord,
     "exchange": ExchangeLog,
+    "lesson_template": LessonTemplate,
 }

@@ -539,7 +539,7 @@ SELECT coalesce(r.owner_id, :me) AS owner,
            (SELECT max(s.at) FROM reviews s WHERE s.record_id = r.id AND s.action = 'submit'
             AND s.outcome = 'accepted'), r.updated_at) < :stale_before) AS stale
 FROM records r
-WHERE r.deleted = 0 AND coalesce(r.owner_id, :me) IS NOT NULL
+WHERE r.deleted = 0 AND coalesce(r.owner_id, :me) IS NOT NULL AND r.kind != 'lesson_template'
 GROUP BY coalesce(r.owner_id, :me)
 """
 _EXCHANGES_SQL = f"""

@@ -266,9 +266,16 @@ def _step_7(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE records ADD COLUMN notes TEXT")
 
 
+def _step_8(conn: sqlite3.Connection) -> None:
+    """Version 8 adds 教案 templates (docs/templates.md): records of kind
+    ``lesson_template`` in the same table, using the lesson plans' columns,
+    and whether a trainer shares one with the cohorts they train."""
+    conn.execute("ALTER TABLE records ADD COLUMN shared BOOLEAN")
+
+
 # Index i holds the step from version i to version i + 1.
 STEPS: list[Callable[[sqlite3.Connection], None]] = [
-    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7,
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8,
 ]
 CURRENT_VERSION = len(STEPS)
 

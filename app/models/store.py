@@ -58,6 +58,7 @@ from app.errors import (
 from app.i18n_marker import QT_TRANSLATE_NOOP
 from app.models import schema
 from app.models.fields import (
+    LISTED_KINDS,
     REVISION_FIELDS,
     TRACKED_META_FIELDS,
     FieldType,
@@ -550,7 +551,7 @@ class Store:
             return self._data(record)
 
     def counts(self) -> dict[str, int]:
-        """Live records per kind, for the status bar."""
+        """Live records per listed kind, for the status bar (templates are not counted)."""
         stmt = (
             select(_RECORDS.c.kind, func.count())
             .where(_RECORDS.c.deleted.is_(False))
@@ -558,7 +559,7 @@ class Store:
         )
         with self.reading() as session:
             found = {kind: count for kind, count in session.execute(stmt)}
-        return {kind.value: int(found.get(kind.value, 0)) for kind in Kind}
+        return {kind.value: int(found.get(kind.value, 0)) for kind in LISTED_KINDS}
 
     def _filtered(self, query: ListQuery, *columns: Any) -> Any:
         spec = kind_spec(query.kind)
@@ -603,7 +604,7 @@ class Store:
                            WHEN 'training' THEN r.start_date ELSE r.exchange_date END,
                r.revision
         FROM search_index s JOIN records r ON r.search_rowid = s.rowid
-        WHERE search_index MATCH :match {kind_filter}
+        WHERE search_index MATCH :match AND r.kind IN ({listed}) {kind_filter}
         ORDER BY s.rowid DESC LIMIT :limit OFFSET :offset
     """
 
@@ -614,7 +615,10 @@ class Store:
         match = match_query(query)
         if match is None:
             return []
-        sql = self._SEARCH_SQL.format(kind_filter="AND r.kind = :kind" if kind else "")
+        sql = self._SEARCH_SQL.format(
+            kind_filter="AND r.kind = :kind" if kind else "",
+            listed=", ".join(f"'{k.value}'" for k in LISTED_KINDS),  # (templates are never found)
+        )
         params = {"match": match, "limit": limit, "offset": offset, "kind": kind}
         with self.reading() as session:
             rows = session.execute(text(sql), params).all()
@@ -1016,14 +1020,17 @@ class Store:
     def _check_may_change(session: Session, record: Record) -> None:
         """``RecordReadOnly`` unless the signed-in user may change ``record``:
         it has no owner yet (made here), it is theirs, or they are an admin
-        (the server's rule, ``permissions.can_write_content``)."""
+        (the server's rule, ``permissions.can_write_content``) and it is not
+        of a kind only its owner changes (a template)."""
         if record.owner_id is None:
             return
         account = dict(session.execute(
             select(Meta.key, Meta.value).where(Meta.key.in_((_ACCOUNT_USER_ID, _ACCOUNT_ROLE)))
         ).all())
         user_id = account.get(_ACCOUNT_USER_ID)
-        if not user_id or account.get(_ACCOUNT_ROLE) == _WRITES_ANY_RECORD:
+        if not user_id:
+            return
+        if account.get(_ACCOUNT_ROLE) == _WRITES_ANY_RECORD and not kind_spec(record.kind).owner_only:
             return
         if int(user_id) != record.owner_id:
             raise RecordReadOnly(record.id)

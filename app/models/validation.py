@@ -316,7 +316,7 @@ def cross_field_problems(spec: KindSpec, values: Mapping[str, Any]) -> dict[str,
                 QT_TRANSLATE_NOOP("Validation", "The end date is before the start date."),
                 involves=frozenset({"start_date", "end_date"}),
             )
-    if spec.kind == "lesson_plan":
+    if spec.kind in ("lesson_plan", "lesson_template"):
         steps = values.get("procedure") or []
         duration = values.get("duration_minutes")
         total = sum(int(s.get("minutes") or 0) for s in steps if isinstance(s, Mapping))

@@ -58,7 +58,7 @@ SERVER_DEVICE: Final = "server"  # device id of writes the server makes itself
 
 Outcome = Literal["applied", "merged", "conflict", "rejected"]
 Role = Literal["fellow", "trainer", "admin"]
-KindName = Literal["lesson_plan", "training", "exchange"]
+KindName = Literal["lesson_plan", "training", "exchange", "lesson_template"]
 
 # Review entries (docs/review.md). ``submit`` and ``withdraw`` are written by
 # the server when it applies an owner's status change; clients push only

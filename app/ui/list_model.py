@@ -39,7 +39,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QStyleOptionViewItem, QTableView
 
 from app.errors import FieldbookError
-from app.models.fields import FieldSpec, FieldType, Kind, Status, kind_spec
+from app.models.fields import LISTED_KINDS, FieldSpec, FieldType, Status, kind_spec
 from app.models.store import ListQuery, RecordRow, Store
 from app.ui.i18n import format_datetime, tr_choice, tr_field, tr_kind, tr_status
 from app.ui.widgets import read_only_flags
@@ -589,7 +589,7 @@ class SearchResultsModel(_PagedModel):
 
     def column_fit(self, column: int) -> ColumnFit:
         if column == 0:
-            return ColumnFit(tuple(tr_kind(kind.value, plural=False) for kind in Kind))
+            return ColumnFit(tuple(tr_kind(kind.value, plural=False) for kind in LISTED_KINDS))
         if column == 1:
             return ColumnFit(stretch=True)
         if column == 2:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import (
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import FieldbookError
-from app.models.fields import Kind
+from app.models.fields import LISTED_KINDS, Kind
 from app.models.store import RecordData, Store
 from app.ui import settings, style
 from app.ui.documents_ui import DocumentActions
@@ -51,6 +52,7 @@ from app.ui.pages.record_list import KIND_ICONS, RecordListPage
 from app.ui.record_commands import RecordCommands
 from app.ui.settings_dialog import SettingsDialog, author_name
 from app.ui.tasks import TaskRunner
+from app.ui.templates_ui import TemplateActions
 from app.ui.welcome import WelcomePage, is_first_run
 
 log = logging.getLogger("fieldbook.ui")
@@ -87,7 +89,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("main_window")
         self._store, self._runner, self._translations = store, runner, translations
-        self._counts: dict[str, int] = {kind.value: 0 for kind in Kind}
+        self._counts: dict[str, int] = {kind.value: 0 for kind in LISTED_KINDS}
         self._sync_text: str | None = None
         self._unread_by_kind: dict[str, int] = {}
         self._pages: dict[str, tuple[QWidget, bool]] = {}  # key -> (widget, wide)
@@ -99,7 +101,7 @@ class MainWindow(QMainWindow):
         # below the kinds (review queue, dashboard).
         self._records = RecordListPage(store, self._initial_kind(), self)
         self._records.message.connect(self._show_message)
-        self._records.new_requested.connect(self.new_record)
+        self._records.new_requested.connect(partial(self.new_record, choose=True))
         self._middle = QStackedWidget(self)
         self._middle.setObjectName("middle")
         self._middle.addWidget(self._records)
@@ -108,7 +110,7 @@ class MainWindow(QMainWindow):
         self._records.set_editor(self._editor)
         # The editor with room above it for banners (sync conflicts).
         self._editor_pane = EditorPane(self._editor, self)
-        self._editor_pane.new_requested.connect(self.new_record)
+        self._editor_pane.new_requested.connect(partial(self.new_record, choose=True))
         self._splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self._splitter.setObjectName("splitter")
         self._splitter.setChildrenCollapsible(False)
@@ -136,6 +138,9 @@ class MainWindow(QMainWindow):
         )
         self._documents.add_to_menu(self._file_menu, self._preferences_action)
         self._documents.message.connect(self.show_message)
+        self._templates = TemplateActions(  # New's chooser, File → Save as template…
+            self, store, runner, self._editor, blank=self.new_record, made=self._on_record_made,
+            message=self.show_message, menu=(self._file_menu, self._save_action))
         self._commands = RecordCommands(
             store, runner, self._editor, self._undo_stack, is_locked=self._is_locked,
             untitled=self._records.untitled, parent=self,
@@ -156,7 +161,7 @@ class MainWindow(QMainWindow):
 
         self.retranslate()
         self._restore_settings()
-        self._sidebar.setCurrentRow(list(Kind).index(self.kind))
+        self._sidebar.setCurrentRow(LISTED_KINDS.index(self.kind))
         self._sidebar.currentRowChanged.connect(self._on_sidebar_row_changed)
         self._records.target_changed.connect(self._update_actions)
         self._update_new_button()
@@ -170,16 +175,17 @@ class MainWindow(QMainWindow):
     @staticmethod
     def _initial_kind() -> Kind:
         try:
-            return Kind(settings.get(settings.LAST_KIND))
+            kind = Kind(settings.get(settings.LAST_KIND))
         except ValueError:
             return Kind.LESSON_PLAN
+        return kind if kind in LISTED_KINDS else Kind.LESSON_PLAN
 
     def _build_sidebar(self) -> None:
         self._sidebar = QListWidget(self)
         self._sidebar.setObjectName("sidebar")
         self._sidebar.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self._sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        for kind in Kind:
+        for kind in LISTED_KINDS:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, kind.value)
             item.setIcon(style.icon(KIND_ICONS[kind.value]))
@@ -209,8 +215,8 @@ class MainWindow(QMainWindow):
         key = QKeySequence.StandardKey
         theme = QIcon.ThemeIcon
         self._new_action = self._action(
-            "action_new", self.new_record, _shortcut(key.New, "Ctrl+N"), theme.DocumentNew
-        )
+            "action_new", partial(self.new_record, choose=True), _shortcut(key.New, "Ctrl+N"),
+            theme.DocumentNew)
         self._save_action = self._action(
             "action_save", self._editor.flush, _shortcut(key.Save, "Ctrl+S"), theme.DocumentSave
         )
@@ -278,7 +284,7 @@ class MainWindow(QMainWindow):
         self._new_button.setObjectName("toolbar_new")
         self._new_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self._new_button.setIcon(style.icon("new", style.ON_ACCENT))
-        self._new_button.clicked.connect(lambda _checked=False: self.new_record())
+        self._new_button.clicked.connect(lambda _checked=False: self.new_record(choose=True))
         style.mark_primary(self._new_button)
         self._toolbar.addWidget(self._new_button)
         self._toolbar.addSeparator()
@@ -445,7 +451,7 @@ class MainWindow(QMainWindow):
 
     def _show_counts(self) -> None:
         parts = []
-        for row, kind in enumerate(Kind):
+        for row, kind in enumerate(LISTED_KINDS):
             name, count = tr_kind(kind.value), self._counts.get(kind.value, 0)
             item = self._sidebar.item(row)
             unread = self._unread_by_kind.get(kind.value, 0)
@@ -513,7 +519,7 @@ class MainWindow(QMainWindow):
         return self._records.kind
 
     def set_kind(self, kind: Kind | str) -> None:
-        self._sidebar.setCurrentRow(list(Kind).index(Kind(kind)))
+        self._sidebar.setCurrentRow(LISTED_KINDS.index(Kind(kind)))
 
     def _on_sidebar_row_changed(self, row: int) -> None:
         if row < 0:
@@ -659,13 +665,16 @@ class MainWindow(QMainWindow):
     def editor(self) -> RecordEditor:
         return self._editor
 
-    def new_record(self) -> None:
-        """A new record of the kind listed; from a page, back to that list first."""
+    def new_record(self, *, choose: bool = False) -> None:
+        """A new record of the kind listed (blank, or with ``choose`` a lesson
+        plan from New's template chooser); from a page, back to that list first."""
         self._central.setCurrentWidget(self._splitter)
         if self._page is not None:
             self.set_kind(self.kind)
         if self.searching:
             self._records.leave_search()
+        if choose and self.kind == Kind.LESSON_PLAN:
+            return self._templates.choose()
         self._records.clear_selection()
         self._editor.new_record(self.kind.value)
         self._editor.focus_first_field()  # the title typed next must not be lost
@@ -758,6 +767,8 @@ class MainWindow(QMainWindow):
         except FieldbookError as exc:
             log.warning("Could not open record %s: %s", record_id, exc)
             self._show_message(self.tr("Could not read the records: {error}").format(error=exc))
+            return
+        if self._templates.not_openable(record):  # a template: only New's chooser shows it
             return
         self._show_record(record)
 

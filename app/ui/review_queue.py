@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import reviews
-from app.models.fields import Kind
+from app.models.fields import LISTED_KINDS
 from app.models.reviews import PersonInfo, QueueFilter, QueueRow
 from app.models.store import Store
 from app.ui import style
@@ -151,7 +151,7 @@ class ReviewQueueModel(QAbstractTableModel):
         if column in (1, 2):
             return ColumnFit(capped=True, least_em=NAME_COLUMN_EM)  # fellows' and schools' names
         if column == 3:
-            return ColumnFit(tuple(tr_kind(kind.value, plural=False) for kind in Kind))
+            return ColumnFit(tuple(tr_kind(kind.value, plural=False) for kind in LISTED_KINDS))
         if column == 4:
             return ColumnFit(stretch=True)
         return ColumnFit(("999",))
@@ -331,7 +331,7 @@ class ReviewQueuePage(QWidget):
             (self.tr("{name} ({count})").format(name=names.get(o, str(o)), count=counts.get(o, 0)), o)
             for o in owners])
         refill_combo(self._kind, [(self.tr("All kinds"), None)]
-                     + [(tr_kind(k.value, plural=False), k.value) for k in Kind])
+                     + [(tr_kind(k.value, plural=False), k.value) for k in LISTED_KINDS])
         schools = sorted({p.school for p in people if p.school}
                          | {r.school for r in (data.rows if data else []) if r.school})
         refill_combo(self._school, [(self.tr("All schools"), None)] + [(s, s) for s in schools])

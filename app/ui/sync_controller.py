@@ -166,6 +166,10 @@ REASON_CONTEXT = "SyncRefusal"
 KNOWN_REASONS = (
     QT_TRANSLATE_NOOP("SyncRefusal", "You cannot change this record: it belongs to someone else."),
     QT_TRANSLATE_NOOP("SyncRefusal", "refused by the server"),
+    # 教案 templates (app/server/sync/templates.py)
+    QT_TRANSLATE_NOOP("SyncRefusal", "You cannot change this template: it belongs to someone else."),
+    QT_TRANSLATE_NOOP("SyncRefusal", "Only a trainer shares templates, with the cohorts they train."),
+    QT_TRANSLATE_NOOP("SyncRefusal", "A template is not submitted for review."),
 )
 
 

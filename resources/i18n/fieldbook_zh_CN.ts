@@ -990,6 +990,14 @@
         <translation>标签</translation>
     </message>
     <message>
+        <source>Template name</source>
+        <translation>模板名称</translation>
+    </message>
+    <message>
+        <source>Shared with my cohorts</source>
+        <translation>与我培训的期次共享</translation>
+    </message>
+    <message>
         <source>Type</source>
         <translation>类型</translation>
     </message>
@@ -1150,6 +1158,14 @@
     <message>
         <source>Exchange log</source>
         <translation>交流记录</translation>
+    </message>
+    <message>
+        <source>Lesson plan templates</source>
+        <translation>教案模板</translation>
+    </message>
+    <message>
+        <source>Lesson plan template</source>
+        <translation>教案模板</translation>
     </message>
 </context>
 <context>
@@ -1987,6 +2003,25 @@
     </message>
 </context>
 <context>
+    <name>SaveTemplateDialog</name>
+    <message>
+        <source>Save as template</source>
+        <translation>另存为模板</translation>
+    </message>
+    <message>
+        <source>Template &amp;name:</source>
+        <translation>模板名称(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>The template keeps this plan&apos;s objectives, key points, materials, steps, assessment, homework and notes; not its date, class or reflection. It syncs with your account.</source>
+        <translation>模板保留本教案的教学目标、重难点、教学准备、教学过程、评价、作业和其他备注，不含授课日期、班级和教学反思。模板随您的账号同步。</translation>
+    </message>
+    <message>
+        <source>&amp;Share with the cohorts I train</source>
+        <translation>与我培训的期次共享(&amp;S)</translation>
+    </message>
+</context>
+<context>
     <name>SearchResultsModel</name>
     <message>
         <source>Kind</source>
@@ -2542,6 +2577,18 @@
         <source>refused by the server</source>
         <translation>被服务器拒绝</translation>
     </message>
+    <message>
+        <source>You cannot change this template: it belongs to someone else.</source>
+        <translation>不能修改这个模板：它属于别人。</translation>
+    </message>
+    <message>
+        <source>Only a trainer shares templates, with the cohorts they train.</source>
+        <translation>只有培训师可以把模板共享给所培训的期次。</translation>
+    </message>
+    <message>
+        <source>A template is not submitted for review.</source>
+        <translation>模板不能提交审阅。</translation>
+    </message>
 </context>
 <context>
     <name>SyncUi</name>
@@ -2576,6 +2623,199 @@
     <message>
         <source>The same field of a record was changed on two computers at the same time. Click to open the record and choose which value to keep.</source>
         <translation>同一条记录的同一个字段同时在两台电脑上被修改了。点击打开这条记录，选择要保留哪个值。</translation>
+    </message>
+</context>
+<context>
+    <name>Template</name>
+    <message>
+        <source>New lesson</source>
+        <translation>新授课</translation>
+    </message>
+    <message>
+        <source>Teach new content: review, introduce, explore, practise, sum up.</source>
+        <translation>讲授新内容：复习导入、新知探究、巩固练习、课堂小结。</translation>
+    </message>
+    <message>
+        <source>Review lesson</source>
+        <translation>复习课</translation>
+    </message>
+    <message>
+        <source>Go over a unit: sort the knowledge, practise, correct common mistakes.</source>
+        <translation>单元复习：梳理知识、分层练习、纠正易错点。</translation>
+    </message>
+    <message>
+        <source>Experiment lesson</source>
+        <translation>实验课</translation>
+    </message>
+    <message>
+        <source>Ask a question, guess, plan and run an experiment, discuss the results.</source>
+        <translation>提出问题、猜想、设计并动手实验、交流结论。</translation>
+    </message>
+    <message>
+        <source>Reading lesson</source>
+        <translation>阅读课</translation>
+    </message>
+    <message>
+        <source>Read a text: first reading, close reading, discussion, extension.</source>
+        <translation>阅读课文：初读感知、精读品味、交流、拓展延伸。</translation>
+    </message>
+    <message>
+        <source>Comprehensive practice activity</source>
+        <translation>综合实践活动</translation>
+    </message>
+    <message>
+        <source>A hands-on activity: choose a topic, plan, act in groups, present.</source>
+        <translation>实践活动：确定主题、制定方案、分组实践、展示评价。</translation>
+    </message>
+    <message>
+        <source>English lesson</source>
+        <translation>英语课</translation>
+    </message>
+    <message>
+        <source>Warming-up, presentation, practice, production, summary, homework.</source>
+        <translation>热身、呈现、操练、运用、小结、作业（Warming-up / Presentation / Practice / Production / Summary / Homework）。</translation>
+    </message>
+</context>
+<context>
+    <name>TemplateActions</name>
+    <message>
+        <source>Save as &amp;template…</source>
+        <translation>另存为模板(&amp;T)…</translation>
+    </message>
+    <message>
+        <source>Keep this lesson plan&apos;s structure as a template for new plans</source>
+        <translation>把这份教案的结构存为模板，用来写新教案</translation>
+    </message>
+    <message>
+        <source>“{title}” is a template: choose it under New.</source>
+        <translation>“{title}”是模板：请在“新建”中选用。</translation>
+    </message>
+    <message>
+        <source>{what}: {error}</source>
+        <translation>{what}：{error}</translation>
+    </message>
+    <message>
+        <source>Could not read your templates: {error}</source>
+        <translation>无法读取您的模板：{error}</translation>
+    </message>
+    <message>
+        <source>Could not make the lesson plan</source>
+        <translation>无法新建教案</translation>
+    </message>
+    <message>
+        <source>New lesson plan from the template: type its title.</source>
+        <translation>已按模板新建教案：请输入课题。</translation>
+    </message>
+    <message>
+        <source>Shared with your cohorts at the next sync.</source>
+        <translation>下次同步时共享给您培训的期次。</translation>
+    </message>
+    <message>
+        <source>No longer shared: it leaves your fellows&apos; lists at their next sync.</source>
+        <translation>已取消共享：学员下次同步后就看不到了。</translation>
+    </message>
+    <message>
+        <source>Could not change the template</source>
+        <translation>无法修改模板</translation>
+    </message>
+    <message>
+        <source>Deleted the template “{name}”.</source>
+        <translation>已删除模板“{name}”。</translation>
+    </message>
+    <message>
+        <source>Could not delete the template</source>
+        <translation>无法删除模板</translation>
+    </message>
+    <message>
+        <source>Open a lesson plan to save it as a template.</source>
+        <translation>请先打开一份教案，再另存为模板。</translation>
+    </message>
+    <message>
+        <source>Saved the template “{name}”: New offers it.</source>
+        <translation>已保存模板“{name}”：新建时可以选用。</translation>
+    </message>
+    <message>
+        <source>Could not save the template</source>
+        <translation>无法保存模板</translation>
+    </message>
+</context>
+<context>
+    <name>TemplateChooser</name>
+    <message>
+        <source>Blank lesson plan</source>
+        <translation>空白教案</translation>
+    </message>
+    <message>
+        <source>Built-in templates</source>
+        <translation>内置模板</translation>
+    </message>
+    <message>
+        <source>My templates</source>
+        <translation>我的模板</translation>
+    </message>
+    <message>
+        <source>No templates of your own yet. Open a lesson plan and choose File → Save as template… to reuse its structure.</source>
+        <translation>还没有您自己的模板。打开一份教案，选择“文件 → 另存为模板…”，就能重复使用它的结构。</translation>
+    </message>
+    <message>
+        <source> (shared)</source>
+        <translation>（已共享）</translation>
+    </message>
+    <message>
+        <source>Shared with me</source>
+        <translation>共享给我的</translation>
+    </message>
+    <message>
+        <source>No templates shared with you yet: your trainer can share theirs.</source>
+        <translation>还没有共享给您的模板：培训师可以共享他们的模板。</translation>
+    </message>
+    <message>
+        <source>{name} (by {author})</source>
+        <translation>{name}（{author}）</translation>
+    </message>
+    <message>
+        <source>An empty lesson plan.</source>
+        <translation>一份空白教案。</translation>
+    </message>
+    <message>
+        <source>Shared by {author}. You can make lesson plans from it, not change it.</source>
+        <translation>由{author}共享。可以用它新建教案，但不能修改它。</translation>
+    </message>
+    <message>
+        <source>{phase} · {minutes} min</source>
+        <translation>{phase} · {minutes} 分钟</translation>
+    </message>
+    <message>
+        <source>Total: {minutes} min</source>
+        <translation>合计：{minutes} 分钟</translation>
+    </message>
+    <message>
+        <source>New lesson plan</source>
+        <translation>新建教案</translation>
+    </message>
+    <message>
+        <source>Start from a blank plan or a template. Arrow keys choose, Enter creates the plan.</source>
+        <translation>从空白教案或模板开始。用方向键选择，按回车新建。</translation>
+    </message>
+    <message>
+        <source>Templates</source>
+        <translation>模板</translation>
+    </message>
+    <message>
+        <source>What the template fills in</source>
+        <translation>模板会填入的内容</translation>
+    </message>
+    <message>
+        <source>&amp;Share with the cohorts I train</source>
+        <translation>与我培训的期次共享(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Delete template</source>
+        <translation>删除模板(&amp;D)</translation>
+    </message>
+    <message>
+        <source>&amp;Create</source>
+        <translation>新建(&amp;C)</translation>
     </message>
 </context>
 <context>
@@ -2793,6 +3033,14 @@
     <message>
         <source>This record belongs to someone else: you can read it, but not change or delete it.</source>
         <translation>这条记录属于别人：您可以查看，但不能修改或删除。</translation>
+    </message>
+    <message>
+        <source>Only a lesson plan can be saved as a template.</source>
+        <translation>只有教案可以另存为模板。</translation>
+    </message>
+    <message>
+        <source>Give the template a name.</source>
+        <translation>请给模板起个名字。</translation>
     </message>
 </context>
 <context>

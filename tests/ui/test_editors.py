@@ -46,6 +46,7 @@ from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
 from app.ui.steps_widget import StepsWidget
 from app.ui.tasks import InlineRunner, TaskRunner
+from tests.ui.chooser import choose_blank
 
 AUTHOR = "李老师"
 
@@ -1131,6 +1132,8 @@ def test_ctrl_n_puts_the_cursor_in_the_title(qtbot: QtBot, window: MainWindow, s
     table = window.table()
     table.setFocus()
     qtbot.keyClick(table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    if kind == "lesson_plan":  # New offers the templates first: Enter takes a blank plan
+        choose_blank(qtbot, window)
     qtbot.keyClicks(QApplication.focusWidget(), "Fractions")
     assert _new_title(window).text() == "Fractions"
     window.editor.flush()
@@ -1146,5 +1149,6 @@ def test_the_new_button_puts_the_cursor_in_the_title(qtbot: QtBot, window: MainW
               or toolbar.widgetForAction(action))
     assert button is not None
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    choose_blank(qtbot, window)
     qtbot.keyClicks(QApplication.focusWidget(), "Area")
     assert _new_title(window).text() == "Area"

@@ -32,6 +32,7 @@ from app.ui.main_window import MainWindow
 from app.ui.review_queue import ReviewQueuePage
 from app.ui.review_ui import ReviewUi
 from app.ui.tasks import TaskRunner
+from tests.ui.chooser import choose_blank
 from tests.ui.review_seed import add_people, record_of, server_entry, sign_in_as
 
 TRAINER = 1
@@ -134,6 +135,7 @@ def test_an_empty_list_says_so_and_its_button_starts_a_record(qtbot: Any, make_w
     assert _empty_title(records) == "No training records yet"
     window.set_kind("lesson_plan")
     _click(qtbot, records.empty.button)
+    choose_blank(qtbot, window)  # New on lesson plans: blank or from a template
     assert window.editor.current_kind() == "lesson_plan"
     assert not _stack(window, "editor_stack").is_empty()
 
@@ -172,6 +174,7 @@ def test_the_editor_with_nothing_open_welcomes_and_starts_a_record(
     editor = _stack(window, "editor_stack")
     assert _empty_title(editor) == "Choose a record, or start a new one"
     _click(qtbot, editor.empty.button)
+    choose_blank(qtbot, window)
     assert window.editor.current_kind() == "lesson_plan"
     assert not editor.is_empty()
 

@@ -30,6 +30,7 @@ from app.ui.list_model import RECORD_ID_ROLE, SearchResultsModel
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog, author_name
 from app.ui.tasks import TaskRunner
+from tests.ui.chooser import choose_blank
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -710,6 +711,7 @@ def test_on_the_review_pages_new_starts_a_record_and_delete_duplicate_do_nothing
         assert store.get(mine.id).title == "My draft"
 
     qtbot.keyClick(window, Qt.Key.Key_N, CTRL)  # New: back to the list, with a new form
+    choose_blank(qtbot, window)
     assert window.current_page() is None
     assert window.editor.current_id() is None and window.editor.current_kind() == "lesson_plan"
     title = window.editor.field_widget("title")

@@ -8,7 +8,9 @@ functions on a SQLAlchemy ``Session``; the HTTP layer is
 - ``review_rules.py`` — the review workflow inside a push: revisions of
   approved records, decisions on the submission they were made on;
 - ``batch.py`` — the batch in memory and how it is written, seqs assigned;
-- ``pull.py`` — pages of what a user may see, resumable.
+- ``pull.py`` — pages of what a user may see, resumable;
+- ``templates.py`` — 教案 templates: only their owner writes one, a trainer
+  shares theirs with the fellows of their cohorts (docs/templates.md).
 
 Versions are ``[clock, device, seq]``; ``(clock, device)`` is the total order
 that picks a field's winner (``version_key``), ``seq`` only says *when the

@@ -36,6 +36,7 @@ from app.protocol.sync import (
 from app.server import reviews
 from app.server.database import as_utc
 from app.server.permissions import visible_owner_ids
+from app.server.sync import templates
 from app.server.tables import Device, ServerState, SyncConflict, SyncNotice, SyncRecord, User
 
 log = logging.getLogger("fieldbook.server")
@@ -82,6 +83,11 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
     persons = reviews.people(session, user, visible)
     if visible is None:
         visible = set(session.execute(select(SyncRecord.owner_id).distinct()).scalars())
+    # Trainers whose shared templates the user gets, and nothing else of theirs
+    # (app/server/sync/templates.py): in the scope like the owners seen.
+    sources = templates.template_sources(session, user) - visible
+    seen = visible
+    visible = visible | sources
     scope = set(request["scope"] or ())
     token = request.get("resume")
     resume = _Resume.decode(token) if token else None
@@ -100,15 +106,24 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
 
     table = cast(Table, SyncRecord.__table__)
     conditions: list[ColumnElement[bool]] = []
-    if kept:
+    if kept - sources:
         in_kept = table.c.seq > max(cursor, since)
         if not everyone:  # an admin sees every owner: no need to list them
-            in_kept = and_(table.c.owner_id.in_(sorted(kept)), in_kept)
+            in_kept = and_(table.c.owner_id.in_(sorted(kept - sources)), in_kept)
         conditions.append(in_kept)
-    if pending:
-        conditions.append(and_(table.c.owner_id.in_(sorted(pending)), table.c.seq > cursor))
-    if fresh:
-        conditions.append(table.c.owner_id.in_(sorted(fresh)))
+    if pending - sources:
+        conditions.append(and_(table.c.owner_id.in_(sorted(pending - sources)), table.c.seq > cursor))
+    if fresh - sources:
+        conditions.append(table.c.owner_id.in_(sorted(fresh - sources)))
+    is_template = table.c.kind == templates.TEMPLATE
+    if kept & sources:
+        conditions.append(and_(table.c.owner_id.in_(sorted(kept & sources)), is_template,
+                               table.c.seq > max(cursor, since)))
+    if pending & sources:
+        conditions.append(and_(table.c.owner_id.in_(sorted(pending & sources)), is_template,
+                               table.c.seq > cursor))
+    if fresh & sources:
+        conditions.append(and_(table.c.owner_id.in_(sorted(fresh & sources)), is_template))
     columns = _pull_columns(session, table)
     # A device's own writes are not sent back to it (it has them), except in
     # records of other owners sent whole: those may have left its store
@@ -136,7 +151,7 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
             rows.append(row)
             if len(records) == limit or size >= PULL_PAGE_BYTES:
                 break  # the first row of the next page
-            record, fraction = _remote_record(row, complete, since, devices, echo, own)
+            record, fraction = _remote_record(row, complete, since, devices, echo, own, sources)
             records.append(record)
             if record is not None:
                 size += _RECORD_OVERHEAD_BYTES + int(row[8] * fraction)
@@ -158,7 +173,8 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
                 )
             )
             devices = {}
-            records = [_remote_record(row, complete, since, devices, echo, own)[0] for row in rows]
+            records = [_remote_record(row, complete, since, devices, echo, own, sources)[0]
+                       for row in rows]
             taken = len(rows)
     # Within a page, records of one kind go together: they share most words,
     # and gzip (32 KB window) then compresses a mixed page ~20 % better. The
@@ -205,7 +221,7 @@ def pull(session: Session, user: User, request: PullRequest) -> PullResponse:
     if more:
         response["resume"] = _Resume(since, frozenset(whole)).encode()
     entries = reviews.page_entries(session, _entry_conditions(
-        None if everyone else kept, pending, fresh, cursor, low, new_cursor
+        None if everyone else kept & seen, pending & seen, fresh & seen, cursor, low, new_cursor
     ))
     if entries:  # (left out when none: a no-op pull stays small)
         response["reviews"] = entries
@@ -287,15 +303,19 @@ def _remote_record(
     devices: dict[str, int],
     echo: str | None = None,
     whole_but_echo: set[int] | frozenset[int] = frozenset(),
+    sources: AbstractSet[int] = frozenset(),
 ) -> tuple[RemoteRecord | None, float]:
     """A record with its fields set above seq ``since`` and not by device
     ``echo`` (all fields for an owner in ``whole``, all but ``echo``'s for one
-    in ``whole_but_echo``), each as ``[value, clock, index into devices]``
-    (``devices`` grows as needed), and the fraction of the record's fields
-    that this is. ``None`` when no field is left to send."""
+    in ``whole_but_echo``; a template of an owner in ``sources`` as
+    ``templates.pulled_fields`` says), each as ``[value, clock, index into
+    devices]`` (``devices`` grows as needed), and the fraction of the
+    record's fields that this is. ``None`` when no field is left to send."""
     record_id, kind, owner, author, created, raw_fields, raw_versions = row[:7]
     versions = json.loads(raw_versions)
-    if owner in whole:
+    if owner in sources:
+        sent = templates.pulled_fields(raw_fields, versions, whole=owner in whole, since=since)
+    elif owner in whole:
         sent = versions
     elif owner in whole_but_echo:
         sent = {name: v for name, v in versions.items() if v[1] != echo}

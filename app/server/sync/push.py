@@ -40,6 +40,7 @@ from app.protocol.sync import (
 from app.server import reviews
 from app.server.permissions import can_write_content
 from app.server.reviews import REVISION_FIELDS
+from app.server.sync import templates
 from app.server.sync.batch import (
     META,
     Batch,
@@ -223,13 +224,21 @@ def _current_versions(batch: Batch, group: PushChange) -> dict[str, HeldVersion 
     there for good (its version beats the server's, and pulls send only
     what changed). Only for a record the user may see; ``None`` otherwise."""
     rec = batch.records.get(group["record_id"])
-    if rec is None or rec.kind != group["kind"] or not batch.sees(rec.owner_id):
+    if rec is None or rec.kind != group["kind"] or not (
+        batch.sees(rec.owner_id) or _shared_with(batch, rec)
+    ):
         return None
     current: dict[str, HeldVersion | None] = {}
     for name in group["fields"]:
         version = rec.versions.get(name)
         current[name] = None if version is None else (rec.fields.get(name), version[0], version[1])
     return current
+
+
+def _shared_with(batch: Batch, rec: Rec) -> bool:
+    """A template the pushing fellow gets from a trainer of their cohort."""
+    return (rec.kind == templates.TEMPLATE and rec.fields.get(templates.SHARED) is True
+            and rec.owner_id in templates.template_sources(batch.session, batch.user))
 
 
 def _is_replay(rec: Rec | None, group: PushChange, device_id: str) -> bool:
@@ -264,6 +273,8 @@ def _apply_group(batch: Batch, group: PushChange) -> PushResult | None:
             raise Rejected("You cannot change this record: it belongs to someone else.")
         owner_id = rec.owner_id
     values = _validate(group["kind"], group["fields"], is_owner=owner_id == user.id)
+    if group["kind"] == templates.TEMPLATE:
+        templates.check_push(user, rec, values)
     if rec is None:
         check_revision_root(batch, group["record_id"], values)
     else:
