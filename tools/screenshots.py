@@ -108,7 +108,7 @@ def child(language: str, work: Path) -> None:
     scenes: list[tuple[str, Callable[[Path, Translations], Path]]] = [
         ("first-run", scene_first_run), ("sign-in", scene_sign_in), ("editor", scene_editor),
         ("conflict", scene_conflict), ("review-queue", scene_review_queue),
-        ("dashboard", scene_dashboard),
+        ("dashboard", scene_dashboard), ("templates", scene_templates),
     ]
     for name, scene in scenes:
         QSettings().clear()
@@ -345,6 +345,33 @@ def scene_editor(folder: Path, translations: Any) -> Path:
         return app.shot(folder / "shot.png")
     finally:
         app.close()
+
+
+def scene_templates(folder: Path, translations: Any) -> Path:
+    """New on lesson plans: the template chooser, a built-in one chosen, one of her own listed."""
+    from app.models import templates
+    from app.models.fields import Kind
+
+    store, ids = fellow_store(folder)
+    templates.save_as_template(store, ids["returned"], "我的分数课", author="王芳")
+    app = App(store, translations)
+    try:
+        app.window.set_kind(Kind.LESSON_PLAN)
+        app.window.new_record(choose=True)
+        settle()
+        chooser = app.window.findChild(templates_chooser_type())
+        assert chooser is not None, "New on lesson plans opens the chooser"
+        chooser.setStyleSheet("QDialog { border: 1px solid #90a4ae; }")  # no window manager: a frame
+        chooser.select("builtin:new_lesson")
+        return app.shot(folder / "shot.png")
+    finally:
+        app.close()
+
+
+def templates_chooser_type() -> Any:
+    from app.ui.templates_ui import TemplateChooser
+
+    return TemplateChooser
 
 
 def scene_conflict(folder: Path, translations: Any) -> Path:

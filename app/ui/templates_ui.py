@@ -79,13 +79,17 @@ class TemplateChooser(QDialog):
         self._mine, self._shared = mine, shared
         self.list = QListWidget(self)
         self.list.setObjectName("template_list")
-        self.list.setMinimumWidth(260)
+        self.list.setMinimumWidth(300)
+        # Every entry shows whole: no sideways scrolling, and room for a dozen rows.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setWordWrap(True)  # the empty sections' hints wrap rather than cut
+        self.list.setMinimumHeight(self.list.fontMetrics().height() * 16)
         self.preview = QLabel(self)
         self.preview.setObjectName("template_preview")
         self.preview.setWordWrap(True)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.preview.setTextFormat(Qt.TextFormat.PlainText)
-        self.preview.setMinimumWidth(280)
+        self.preview.setMinimumWidth(320)
         self.share_box = QCheckBox(self)
         self.share_box.setObjectName("template_share")
         self.share_box.setVisible(trainer)
