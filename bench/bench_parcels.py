@@ -6,7 +6,7 @@ against the gzip floor of those records, and the time to seal and open it.
 The records come from bench/generate.py into a real store; the payload is
 the engine's push batches as ``replica.pending_groups`` reads them (the
 request built around them as ``SyncEngine._send_push`` does: changes sorted
-by kind) plus the pull request, sealed by app/sync/parcel_format.py. Writes
+by kind) plus the pull request, sealed by app/protocol/parcel_format.py. Writes
 its section of docs/benchmarks.md (bench/doc.py).
 """
 
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.models.store import Store
 from app.protocol.sync import PROTOCOL_VERSION
-from app.sync import parcel_format as pf
+from app.protocol import parcel_format as pf
 from app.sync import replica
 from bench.doc import write_section
 from bench.generate import generate_items, load

@@ -1,4 +1,4 @@
-"""Sync parcels (app/sync/parcel_format.py, docs/parcels.md): round trips
+"""Sync parcels (app/protocol/parcel_format.py, docs/parcels.md): round trips
 over real push bodies of a real store, and every way a courier's file can go
 wrong refused with its own typed error and nothing returned."""
 
@@ -31,9 +31,9 @@ from app.errors import (
 )
 from app.models.store import Store
 from app.protocol.sync import PROTOCOL_VERSION
-from app.sync import parcel_format as pf
+from app.protocol import parcel_format as pf
 from app.sync import replica
-from app.sync.parcel_format import (
+from app.protocol.parcel_format import (
     AttachmentInfo,
     AttachmentSource,
     DeviceKeys,
