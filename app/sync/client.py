@@ -71,6 +71,7 @@ from app.sync.errors import (
 log = logging.getLogger("fieldbook.sync")
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+PARCELS_DELIVER_PATH = f"{API_PREFIX}/parcels/deliver"
 # Blob requests: a 4 MB piece over a 2G link takes minutes to go out, and the
 # server answers only once it has it all.
 BLOB_TIMEOUT: tuple[float, float] = (10.0, 300.0)
@@ -126,14 +127,23 @@ class Tokens:
     # Sign-in only: why the server ended one of this user's sessions
     # (NOTICE_SESSION_REVOKED_REUSE), told once.
     notice: str | None = None
+    # Sync parcels (docs/parcels.md): the server's public parcel keys (base64),
+    # its clock when it answered, and whether it registered this device's keys.
+    server_parcel_keys: str | None = None
+    server_time: str | None = None
+    parcel_keys_registered: bool = False
 
     @classmethod
     def from_json(cls, data: Any) -> Tokens:
         try:
             notice = data.get("notice")
+            keys, when = data.get("server_parcel_keys"), data.get("server_time")
             return cls(str(data["access_token"]), str(data["refresh_token"]),
                        float(data.get("expires_in") or 0), UserInfo.from_json(data["user"]),
-                       notice if isinstance(notice, str) and notice else None)
+                       notice if isinstance(notice, str) and notice else None,
+                       keys if isinstance(keys, str) and keys else None,
+                       when if isinstance(when, str) and when else None,
+                       data.get("parcel_keys_registered") is True)
         except (TypeError, KeyError, ValueError, AttributeError):
             raise BadResponse() from None
 
@@ -442,9 +452,14 @@ class ApiClient:
     def has_valid_access_token(self) -> bool:
         return self.access_token is not None and time.monotonic() < self._access_deadline
 
-    def login(self, username: str, password: str) -> Tokens:
-        answer = self._send("POST", f"{API_PREFIX}/auth/login",
-                            {"username": username, "password": password})
+    def login(self, username: str, password: str, *, device_id: str | None = None,
+              parcel_keys: str | None = None) -> Tokens:
+        """Sign in. ``device_id`` and ``parcel_keys`` (base64 of the store's
+        public parcel keys) register the device for parcels (docs/parcels.md)."""
+        body: dict[str, str] = {"username": username, "password": password}
+        if device_id is not None and parcel_keys is not None:
+            body.update(device_id=device_id, parcel_keys=parcel_keys)
+        answer = self._send("POST", f"{API_PREFIX}/auth/login", body)
         if answer.status in (401, 422):
             code, message = answer.error()
             if code == "account_disabled":

@@ -69,7 +69,7 @@ from app.protocol.sync import (
     PushResult,
     PushReview,
 )
-from app.sync import replica
+from app.sync import parcel_keys, replica
 from app.sync.client import ApiClient, Tokens, Traffic, UserInfo, normalize_server_url
 from app.sync.errors import (
     AccountMismatch,
@@ -678,7 +678,10 @@ def sign_in(
     owned = replica.has_synced(store) and meta.server_url and meta.username
     if owned and normalize_server_url(meta.server_url or "") != server_url:
         raise AccountMismatch(meta.username or "", meta.server_url or "")
-    new = client.login(username, password)
+    # The store's parcel keys ride along: the server registers them for this
+    # device and answers with its own (docs/parcels.md).
+    new = client.login(username, password, device_id=store.device_id,
+                       parcel_keys=parcel_keys.public_keys_text(store))
     if owned and meta.user_id is not None and new.user.id != meta.user_id:
         try:
             client.logout(new.refresh_token)
@@ -688,6 +691,8 @@ def sign_in(
     user = new.user
     replica.set_account(store, server_url=server_url, username=user.username, user_id=user.id,
                         role=user.role, display_name=user.display_name)
+    parcel_keys.remember_sign_in(store, server_keys=new.server_parcel_keys, server_time=new.server_time,
+                                 registered_for=store.device_id if new.parcel_keys_registered else None)
     tokens.save(server_url, user.username, new.refresh_token)
     attach_token_store(client, tokens, server_url, user.username)
     log.info("Signed in to %s as %s (%s)", server_url, user.username, user.role)
@@ -703,9 +708,10 @@ def sign_out(store: Store, client: ApiClient, tokens: TokenStore) -> None:
         token = tokens.load(meta.server_url, meta.username)
     client.on_tokens = None
     try:
-        client.logout(token)
+        client.logout(token, device_id=store.device_id)
     except SyncError as exc:
         log.info("Could not revoke the sign-in on the server (%s); it expires by itself", exc)
+    parcel_keys.forget_registration(store)
     if meta.server_url and meta.username:
         tokens.delete(meta.server_url, meta.username)
     log.info("Signed out")
