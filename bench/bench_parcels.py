@@ -28,8 +28,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.models.store import Store
-from app.protocol.sync import PROTOCOL_VERSION
 from app.protocol import parcel_format as pf
+from app.protocol.sync import PROTOCOL_VERSION
 from app.sync import replica
 from bench.doc import write_section
 from bench.generate import generate_items, load

@@ -30,9 +30,7 @@ from app.errors import (
     ParcelTruncated,
 )
 from app.models.store import Store
-from app.protocol.sync import PROTOCOL_VERSION
 from app.protocol import parcel_format as pf
-from app.sync import replica
 from app.protocol.parcel_format import (
     AttachmentInfo,
     AttachmentSource,
@@ -41,6 +39,8 @@ from app.protocol.parcel_format import (
     ServerKeys,
     ServerPublicKeys,
 )
+from app.protocol.sync import PROTOCOL_VERSION
+from app.sync import replica
 from bench.generate import generate_items, load
 
 NOW = dt.datetime(2026, 12, 6, 1, 0, tzinfo=dt.UTC)
