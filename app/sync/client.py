@@ -496,12 +496,15 @@ class ApiClient:
             if not self.has_valid_access_token:
                 self.refresh()
 
-    def logout(self, refresh_token: str | None = None) -> None:
-        """Revoke the refresh token on the server (this device's sign-in)."""
+    def logout(self, refresh_token: str | None = None, *, device_id: str | None = None) -> None:
+        """Revoke the refresh token on the server (this device's sign-in);
+        with ``device_id``, the server drops that device's parcel keys too."""
         token = refresh_token or self.refresh_token
         self.forget_tokens()
         if token:
-            self._ok(self._send("POST", f"{API_PREFIX}/auth/logout", {"refresh_token": token}))
+            body = {"refresh_token": token} if device_id is None else {"refresh_token": token,
+                                                                        "device_id": device_id}
+            self._ok(self._send("POST", f"{API_PREFIX}/auth/logout", body))
 
     def change_password(self, old_password: str, new_password: str) -> Tokens:
         """Change the password. The server then ends every sign-in of the
@@ -567,6 +570,20 @@ class ApiClient:
             data.setdefault(key, [])
         data.setdefault("more", False)
         return cast(PullResponse, data)
+
+    # --- parcels (docs/parcels.md) ------------------------------------------
+
+    def deliver_parcel(self, parcel: bytes, *, timeout: tuple[float, float] | None = None) -> bytes:
+        """Hand an outgoing parcel to the server (no sign-in needed: it
+        authenticates itself) and return the answer parcel's bytes. A refusal
+        comes back as ``RequestRejected`` with the server's code and message."""
+        answer = self._send("POST", PARCELS_DELIVER_PATH, raw=_Raw(
+            body=parcel, headers={"Content-Type": "application/octet-stream",
+                                  "Accept": "application/octet-stream, application/json"},
+            timeout=timeout or BLOB_TIMEOUT))
+        if not 200 <= answer.status < 300:
+            raise self._fail(answer)
+        return answer.body
 
     # --- blobs (docs/attachments.md) -----------------------------------------
 
