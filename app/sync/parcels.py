@@ -239,8 +239,10 @@ def _source(store: Store, info: attachments.BlobInfo) -> AttachmentSource:
 
 def _summary(request: PushRequest) -> dict[str, Any]:
     """What import needs of a push to confirm it: no values, only names."""
+    # In seq order, as the engine confirms a batch (the request has them by kind).
+    groups = sorted(request["changes"], key=lambda g: g["seq"])
     return {"groups": [[g["seq"], g["record_id"], g["kind"], g["clock"], sorted(g["fields"])]
-                       for g in request["changes"]],
+                       for g in groups],
             "reviews": list(request.get("reviews") or [])}
 
 
