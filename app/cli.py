@@ -387,7 +387,8 @@ def _parcel_action(args: argparse.Namespace, store: Store) -> int:
                                                if args.answer else None)
         finally:
             client.close()
-        _out(f"Delivered. The answer is in {delivered.answer_path} ({delivered.size / 1024:.1f} KB): "
+        again = " (the server had it already: nothing was applied twice)" if delivered.again else ""
+        _out(f"Delivered{again}. The answer is in {delivered.answer_path} ({delivered.size / 1024:.1f} KB): "
              "take it back to the laptop that made the parcel.")
         return EXIT_OK
     if action == "import":

@@ -573,9 +573,11 @@ class ApiClient:
 
     # --- parcels (docs/parcels.md) ------------------------------------------
 
-    def deliver_parcel(self, parcel: bytes, *, timeout: tuple[float, float] | None = None) -> bytes:
+    def deliver_parcel(self, parcel: bytes, *, timeout: tuple[float, float] | None = None
+                       ) -> tuple[bytes, bool]:
         """Hand an outgoing parcel to the server (no sign-in needed: it
-        authenticates itself) and return the answer parcel's bytes. A refusal
+        authenticates itself): the answer parcel's bytes, and whether the
+        server had the parcel already (it applied nothing twice). A refusal
         comes back as ``RequestRejected`` with the server's code and message."""
         answer = self._send("POST", PARCELS_DELIVER_PATH, raw=_Raw(
             body=parcel, headers={"Content-Type": "application/octet-stream",
@@ -583,7 +585,7 @@ class ApiClient:
             timeout=timeout or BLOB_TIMEOUT))
         if not 200 <= answer.status < 300:
             raise self._fail(answer)
-        return answer.body
+        return answer.body, answer.headers.get("Fieldbook-Parcel-Again") == "1"
 
     # --- blobs (docs/attachments.md) -----------------------------------------
 

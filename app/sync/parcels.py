@@ -332,7 +332,7 @@ def deliver_parcel(client: ApiClient, path: Path, answer_path: Path | None = Non
         raise NotAParcel("This is an answer parcel: import it on the laptop that made the parcel.")
     if on_progress is not None:
         on_progress(ParcelProgress("deliver", 0, len(data)))
-    answer = client.deliver_parcel(data)
+    answer, again = client.deliver_parcel(data)
     try:
         if peek(answer).kind != "answer":
             raise BadResponse("The server did not answer with an answer parcel.")
@@ -343,7 +343,7 @@ def deliver_parcel(client: ApiClient, path: Path, answer_path: Path | None = Non
     if on_progress is not None:
         on_progress(ParcelProgress("deliver", len(data), len(data)))
     log.info("Delivered parcel %s; answer in %s", header.parcel_id, target)
-    return DeliverReport(target, header.parcel_id, len(answer), False)
+    return DeliverReport(target, header.parcel_id, len(answer), again)
 
 
 # --- import ---------------------------------------------------------------------------

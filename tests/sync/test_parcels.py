@@ -36,6 +36,7 @@ def courier_round_trip(laptop: Laptop, live_server: LiveServer, folder: Path) ->
     finally:
         courier.close()
     assert delivered.answer_path == folder / "li.answer.fbparcel"
+    assert not delivered.again
     return parcels.import_answer(laptop.store, delivered.answer_path)
 
 
@@ -87,6 +88,7 @@ def test_bad_files_are_refused_and_change_nothing(
     courier = ApiClient(live_server.url)
     try:
         answer = parcels.deliver_parcel(courier, out).answer_path
+        assert parcels.deliver_parcel(courier, out, tmp_path / "again.fbparcel").again
         with pytest.raises(NotAParcel):
             parcels.deliver_parcel(courier, answer)  # an answer is not delivered
     finally:
