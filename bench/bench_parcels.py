@@ -225,7 +225,8 @@ def section(figures: dict[str, Any], command: str, load_before: float) -> str:
         f"a fresh store and fellow per run, medians of {f['runs']} runs:", "",
         "| Step | Median |", "|---|---|",
         f"| `export_parcel`: read the change log, seal, write the file | {f['export_s'] * 1000:.0f} ms |",
-        f"| `deliver_parcel`: POST, server opens, pushes {f['groups']} groups, pulls, seals the answer "
+        f"| `deliver_parcel`: POST, server opens, pushes {f['groups']} groups, pulls "
+        "(its own writes are not sent back), seals the answer "
         f"| {f['deliver_s'] * 1000:.0f} ms |",
         f"| `import_answer`: open, confirm the pushes, apply the pull | {f['import_s'] * 1000:.0f} ms |",
         "",
