@@ -10,9 +10,21 @@ uploads the files attached since the last sync, after the records):
     fieldbook export --format docx|pdf (--id ID | --where FILTER)... -o FILE [--zip]
                      [--thread] [--no-watermark] [--school NAME] [--images] [--language LANG]
     fieldbook import FILE [--data-dir DIR]
+    fieldbook parcel export -o FILE [--attachments] [--data-dir DIR]
+    fieldbook parcel deliver FILE [--answer OUT] [--server URL]
+    fieldbook parcel import FILE [--yes-mass-delete] [--data-dir DIR]
+    fieldbook parcel status [--data-dir DIR]
 
 Exit codes: 0 done, 1 failed (the reason on stderr), 2 bad command line,
 3 a sync would remove most records and needs ``--yes-mass-delete``.
+
+Sync parcels (docs/parcels.md): ``parcel export`` writes what this laptop
+would send and ask for now into one sealed file; anyone with a connection
+runs ``parcel deliver`` on it (no account needed: the server address is the
+one of the laptop's own store, or ``--server``) and carries the answer back;
+``parcel import`` applies it as if the laptop had synced. A file that is
+missing, of the wrong kind, damaged or for another laptop is refused with
+one line and exit code 1, and nothing is changed.
 
 Export formats. JSON: a list of ``{id, kind, status, author, created_at,
 updated_at, fields: {name: JSON value}}`` (what ``import`` reads back). CSV:
@@ -61,7 +73,7 @@ from app.models.orm import Record
 from app.models.store import ImportItem, Store
 from app.models.validation import to_json
 from app.paths import data_dir, store_path
-from app.sync import replica
+from app.sync import parcels, replica
 from app.sync.blobs import BlobTransfer, after_transfers
 from app.sync.client import ApiClient, normalize_server_url
 from app.sync.engine import Backoff, SyncEngine, SyncReport, sign_in
@@ -76,7 +88,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_MASS_DELETE = 3
 
-COMMANDS = ("sync", "status", "export", "import")
+COMMANDS = ("sync", "status", "export", "import", "parcel")
 # The revision chain comes last, so the columns before it stay where they were.
 META_COLUMNS = ("id", "kind", "status", "author", "created_at", "updated_at", "revision", "revision_of")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -144,6 +156,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file", help="a JSON file in the export format")
 
+    parcel = sub.add_parser("parcel", help="sync without signal: parcels carried on a USB stick",
+                            description="Sync where there is no signal (docs/parcels.md).")
+    psub = parcel.add_subparsers(dest="parcel_command", required=True, metavar="ACTION")
+    pexport = psub.add_parser("export", parents=[common], help="write what this laptop would sync now")
+    pexport.add_argument("--output", "-o", required=True, help="the parcel file to write")
+    pexport.add_argument("--attachments", action="store_true",
+                         help="carry the attached files not yet uploaded too (their size is shown)")
+    pdeliver = psub.add_parser("deliver", parents=[common],
+                               help="send someone's parcel to the server and write the answer")
+    pdeliver.add_argument("file", help="the outgoing parcel")
+    pdeliver.add_argument("--answer", help="where to write the answer (default: beside the parcel)")
+    pdeliver.add_argument("--server", help="the server address (default: this computer's own)")
+    pimport = psub.add_parser("import", parents=[common], help="apply an answer parcel to this laptop")
+    pimport.add_argument("file", help="the answer parcel")
+    pimport.add_argument("--yes-mass-delete", action="store_true",
+                         help="go ahead even if the answer removes most of the records here")
+    psub.add_parser("status", parents=[common], help="parcels made and not answered, last parcel sync")
+
     sub.add_parser("check", parents=[common],
                    help="name what this computer lacks: Qt libraries, fonts, keyring, data folder")
     return parser
@@ -187,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     commands: dict[str, Callable[[argparse.Namespace, Store], int]] = {
-        "sync": _sync, "status": _status, "export": _export, "import": _import,
+        "sync": _sync, "status": _status, "export": _export, "import": _import, "parcel": _parcel,
     }
     try:
         store = _open_store(args.data_dir)
@@ -315,6 +345,71 @@ def _print_report(store: Store, report: SyncReport) -> None:
     pending = replica.pending_count(store)
     if pending:
         _out(f"  {pending} change(s) made during the sync will go next time.")
+
+
+# --- parcels ---------------------------------------------------------------------
+
+
+def _parcel_file(name: str) -> Path:
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise Failed(f"{path}: no such file")
+    return path
+
+
+def _parcel(args: argparse.Namespace, store: Store) -> int:
+    try:
+        return _parcel_action(args, store)
+    except OSError as exc:  # a stick pulled out, a full disk, a folder that is not there
+        raise Failed(f"{exc.filename or 'the parcel file'}: {exc.strerror or exc}") from None
+
+
+def _parcel_action(args: argparse.Namespace, store: Store) -> int:
+    action = args.parcel_command
+    if action == "export":
+        out = Path(args.output).expanduser()
+        if out.is_dir():
+            raise UsageError(f"{out} is a folder: give the parcel's file name")
+        if args.attachments:
+            count, size = parcels.files_to_carry(store)
+            _out(f"Attached files to carry: {count} ({size / 1048576:.1f} MB).")
+        report = parcels.export_parcel(store, out, with_files=args.attachments)
+        _out(f"Parcel written to {report.path}: {report.summary()}.")
+        return EXIT_OK
+    if action == "deliver":
+        source = _parcel_file(args.file)
+        server_text = args.server or replica.sync_meta(store).server_url
+        if not server_text:
+            raise UsageError("no server known here: give --server URL")
+        client = ApiClient(normalize_server_url(server_text))
+        try:
+            delivered = parcels.deliver_parcel(client, source, Path(args.answer).expanduser()
+                                               if args.answer else None)
+        finally:
+            client.close()
+        again = " (the server had it already: nothing was applied twice)" if delivered.again else ""
+        _out(f"Delivered{again}. The answer is in {delivered.answer_path} ({delivered.size / 1024:.1f} KB): "
+             "take it back to the laptop that made the parcel.")
+        return EXIT_OK
+    if action == "import":
+        source = _parcel_file(args.file)
+        confirm = (lambda _count, _total: True) if args.yes_mass_delete else None
+        result = parcels.import_answer(store, source, confirm_mass_delete=confirm)
+        _out(f"Synced by parcel (the server's time {result.created_at.astimezone():%Y-%m-%d %H:%M}): "
+             f"{result.summary()}.")
+        for rejection in result.rejections:
+            _out(f"  refused: record {rejection.record_id}: {rejection.reason}")
+        return EXIT_OK
+    status = parcels.parcel_status(store)
+    _out(f"Parcels:        {'ready' if status.ready else 'not set up (sign in once with a connection)'}")
+    if status.synced_by_parcel_at is not None:
+        _out(f"Synced by parcel at {status.synced_by_parcel_at.astimezone():%Y-%m-%d %H:%M} (server time)")
+    else:
+        _out("Synced by parcel: never")
+    for parcel_id, expires in status.waiting:
+        _out(f"Waiting:        parcel {parcel_id[:8]}, no answer yet (expires {expires:%Y-%m-%d})")
+    _out(f"Pending:        {status.pending} change(s) not yet confirmed")
+    return EXIT_OK
 
 
 # --- status ----------------------------------------------------------------------

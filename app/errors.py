@@ -120,6 +120,15 @@ class ParcelTooLarge(ParcelError):
     default_message = "This parcel is too large to open."
 
 
+class ParcelNotReady(ParcelError):
+    """This laptop cannot make or open parcels yet: it has not signed in with
+    a connection since it got its parcel keys (or since it became a new
+    device for sync)."""
+
+    default_message = ("This laptop is not set up for sync parcels yet. Sign in once with a "
+                       "connection, then make the parcel.")
+
+
 class ParcelKeyInvalid(ParcelError):
     """Stored key bytes are not a parcel key of the expected kind."""
 

@@ -1,12 +1,19 @@
 """Sync parcels: the size of an outgoing parcel of 500 changed records
-against the gzip floor of those records, and the time to seal and open it.
+against the gzip floor of those records, the time to seal and open it, and
+the time of a whole round trip through a real server: export, deliver,
+import (app/sync/parcels.py).
 
     .venv/bin/python -m bench.bench_parcels [--records 500] [--runs 5] [--no-write]
+
+The round trip starts ``python -m app.server.cli serve`` on a free loopback
+port with its own SQLite file, one fellow per run (so every run pushes the
+same 500 new records and pulls the same), a fresh store per run signed in
+through the engine; medians of the runs.
 
 The records come from bench/generate.py into a real store; the payload is
 the engine's push batches as ``replica.pending_groups`` reads them (the
 request built around them as ``SyncEngine._send_push`` does: changes sorted
-by kind) plus the pull request, sealed by app/sync/parcel_format.py. Writes
+by kind) plus the pull request, sealed by app/protocol/parcel_format.py. Writes
 its section of docs/benchmarks.md (bench/doc.py).
 """
 
@@ -18,6 +25,10 @@ import gzip
 import json
 import os
 import platform
+import secrets
+import socket
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,9 +39,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.models.store import Store
+from app.protocol import parcel_format as pf
 from app.protocol.sync import PROTOCOL_VERSION
-from app.sync import parcel_format as pf
-from app.sync import replica
+from app.sync import parcels, replica
+from app.sync.client import ApiClient
+from app.sync.engine import sign_in
+from app.sync.tokens import TokenStore
 from bench.doc import write_section
 from bench.generate import generate_items, load
 
@@ -106,6 +120,79 @@ def measure(records: int, runs: int) -> dict[str, Any]:
     }
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def round_trip(records: int, runs: int) -> dict[str, Any]:
+    """Median seconds to export, deliver and import a parcel of ``records``
+    new records, with a real server process on loopback."""
+    from argon2 import PasswordHasher
+
+    from app.server import admin, security
+    from app.server.database import make_engine, make_sessionmaker, run_migrations
+
+    root = Path(__file__).resolve().parents[1]
+    times: dict[str, list[float]] = {"export": [], "deliver": [], "import": []}
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        db = base / "server.db"
+        run_migrations(f"sqlite:///{db}")
+        security.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        engine = make_engine(f"sqlite:///{db}")
+        with make_sessionmaker(engine)() as session:
+            admin.create_cohort(session, "一班")
+            for run in range(runs):
+                admin.create_user(session, f"li{run}", "bench-password", "fellow", f"李{run}")
+                admin.assign(session, f"li{run}", "一班")
+        engine.dispose()
+        port = _free_port()
+        env = {**os.environ, "FIELDBOOK_SERVER_DATABASE_URL": f"sqlite:///{db}",
+               "FIELDBOOK_SERVER_SECRET": secrets.token_urlsafe(36), "FIELDBOOK_SERVER_DATA_DIR": folder,
+               "PYTHONPATH": str(root)}
+        server = subprocess.Popen([sys.executable, "-m", "app.server.cli", "serve", "--host", "127.0.0.1",
+                                   "--port", str(port)], env=env, cwd=root, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            probe = ApiClient(url, timeout=(1, 5))
+            for _ in range(600):
+                try:
+                    probe.health()
+                    break
+                except Exception:
+                    time.sleep(0.1)
+            probe.close()
+            for run in range(runs):
+                store = Store.open(base / f"laptop{run}" / "fieldbook.db")
+                client = ApiClient(url)
+                try:
+                    sign_in(store, client, TokenStore(), url, f"li{run}", "bench-password")
+                    load(store, generate_items(records, seed=14 + run))
+                    parcel = base / f"p{run}.fbparcel"
+                    start = time.perf_counter()
+                    parcels.export_parcel(store, parcel)
+                    times["export"].append(time.perf_counter() - start)
+                    courier = ApiClient(url)
+                    start = time.perf_counter()
+                    answer = parcels.deliver_parcel(courier, parcel).answer_path
+                    times["deliver"].append(time.perf_counter() - start)
+                    courier.close()
+                    start = time.perf_counter()
+                    report = parcels.import_answer(store, answer)
+                    times["import"].append(time.perf_counter() - start)
+                    assert report.pushed and replica.pending_count(store) == 0
+                finally:
+                    client.close()
+                    store.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return {f"{name}_s": statistics.median(values) for name, values in times.items()}
+
+
 def section(figures: dict[str, Any], command: str, load_before: float) -> str:
     f = figures
     kb = 1024
@@ -134,6 +221,15 @@ def section(figures: dict[str, Any], command: str, load_before: float) -> str:
         *(f"| {what} | {size} | {ratio} |" for what, size, ratio in rows), "",
         f"Seal (gzip -9, X25519 + HKDF, ChaCha20-Poly1305, Ed25519): {f['seal_s'] * 1000:.1f} ms; "
         f"open and verify: {f['open_s'] * 1000:.1f} ms (best of {f['runs']}).", "",
+        "A round trip through a real server (`python -m app.server.cli serve`, SQLite, on loopback), "
+        f"a fresh store and fellow per run, medians of {f['runs']} runs:", "",
+        "| Step | Median |", "|---|---|",
+        f"| `export_parcel`: read the change log, seal, write the file | {f['export_s'] * 1000:.0f} ms |",
+        f"| `deliver_parcel`: POST, server opens, pushes {f['groups']} groups, pulls "
+        "(its own writes are not sent back), seals the answer "
+        f"| {f['deliver_s'] * 1000:.0f} ms |",
+        f"| `import_answer`: open, confirm the pushes, apply the pull | {f['import_s'] * 1000:.0f} ms |",
+        "",
     ])
 
 
@@ -145,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_before = os.getloadavg()[0]
     figures = measure(args.records, args.runs)
+    figures.update(round_trip(args.records, args.runs))
     command = f".venv/bin/python -m bench.bench_parcels --records {args.records} --runs {args.runs}"
     text = section(figures, command, load_before)
     if args.no_write:

@@ -704,14 +704,23 @@ class Store:
         self, session: Session, record: Record, name: str, value: Any, clock: int
     ) -> None:
         """Append one field change; an older unsent change to the same field is
-        superseded, so the log holds one row per field between two syncs."""
+        superseded, so the log holds one row per field between two syncs.
+
+        Only while it is still the field's version here: one that a pulled
+        version has overtaken since (a parcel's answer imported before the
+        change was sent, or a pull during the sync) stays in the log, so the
+        server keeps it as a conflict instead of it vanishing unseen."""
         pushed = int(session.get_one(Meta, "pushed_seq").value)
         known = self._cursor(session)
-        superseded = session.scalars(
-            delete(Change)
-            .where(Change.record_id == record.id, Change.field == name, Change.seq > pushed)
-            .returning(Change.known)
-        ).all()
+        current = (record.versions or {}).get(name)
+        superseded: Sequence[int] = []
+        if current is not None and str(current[1]) == self.device_id:
+            superseded = session.scalars(
+                delete(Change)
+                .where(Change.record_id == record.id, Change.field == name, Change.seq > pushed,
+                       Change.clock == int(current[0]))
+                .returning(Change.known)
+            ).all()
         session.add(
             Change(
                 # A coalesced change was made over the oldest cursor of its parts.

@@ -24,7 +24,7 @@ from app.server.database import make_engine, make_sessionmaker
 from app.server.deps import SessionDep
 from app.server.errors import ApiError, CatchAllMiddleware, install_error_handlers
 from app.server.middleware import BodyLimitMiddleware, DrainBodyMiddleware, ProtocolMiddleware
-from app.server.routers import auth, blobs, me, sync
+from app.server.routers import auth, blobs, me, parcels, sync
 from app.server.schemas import HealthResponse, error_responses
 
 log = logging.getLogger("fieldbook.server")
@@ -113,5 +113,6 @@ def create_app(
     api.include_router(me.router)
     api.include_router(sync.router)
     api.include_router(blobs.router)
+    api.include_router(parcels.router)
     app.include_router(api)
     return app

@@ -14,6 +14,8 @@ import datetime as dt
 import logging
 import os
 import secrets
+from base64 import b64decode, b64encode
+from binascii import Error as Base64Error
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +24,16 @@ from typing import Any, Literal, cast
 import platformdirs
 from sqlalchemy.engine import make_url
 
+from app.errors import ParcelKeyInvalid
 from app.protocol.blobs import DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES
+from app.protocol.parcel_format import ServerKeys
 
 log = logging.getLogger("fieldbook.server")
 
 APP_NAME = "fieldbook-server"
 ENV_PREFIX = "FIELDBOOK_SERVER_"
 SECRET_FILENAME = "secret.key"
+PARCEL_KEYS_FILENAME = "parcel-keys.key"
 BLOBS_DIRNAME = "blobs"
 DB_FILENAME = "server.db"
 MIN_SECRET_LENGTH = 32
@@ -112,6 +117,15 @@ class Settings:
     # believed for the source of a request; without any, the source is the
     # connection's peer address (deps.request_source).
     trusted_proxies: str = field(default="", metadata=_env("TRUSTED_PROXIES"))
+    # Sync parcels (docs/parcels.md): the server's parcel identity, base64 of
+    # ``ServerKeys.to_bytes()``. Unset, it is generated once into
+    # ``parcel-keys.key`` beside the secret (``parcel_keys_path``) and kept:
+    # every laptop seals its parcels for the public half it got at sign-in.
+    # Servers behind one address must share it (set it, or share the file).
+    parcel_keys: str = field(default="", metadata=_env("PARCEL_KEYS"))
+    # The largest parcel ``POST /parcels/deliver`` takes (413 past it): its
+    # records and the files it carries.
+    max_parcel_bytes: int = field(default=64 * 1024 * 1024, metadata=_env("MAX_PARCEL_BYTES"))
     # The time source of tokens and throttling (tests move it forward).
     clock: Callable[[], dt.datetime] = utcnow
 
@@ -170,6 +184,8 @@ class Settings:
                      "throttle_account_after"):
             if getattr(settings, name) < 1:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be at least 1.")
+        if settings.max_parcel_bytes < 1024:
+            raise ConfigError(f"{ENV_PREFIX}MAX_PARCEL_BYTES must be at least 1024.")
         if settings.max_file_bytes < 1:
             raise ConfigError(f"{ENV_PREFIX}MAX_FILE_BYTES must be at least 1.")
         if settings.quota_bytes < 0:
@@ -189,7 +205,18 @@ class Settings:
             settings = dataclasses.replace(settings, secret=load_or_create_secret(settings.secret_path()))
         elif len(settings.secret) < MIN_SECRET_LENGTH or _is_unsafe(settings.secret):
             log.warning("%sSECRET is weak; production would refuse it.", ENV_PREFIX)
+        if settings.parcel_keys:
+            parse_parcel_keys(settings.parcel_keys, f"{ENV_PREFIX}PARCEL_KEYS")
+        else:
+            settings = dataclasses.replace(
+                settings, parcel_keys=load_or_create_parcel_keys(settings.parcel_keys_path()))
         return settings
+
+    def server_keys(self) -> ServerKeys:
+        """The server's parcel keys (``resolved()`` settings always have them;
+        settings built by hand get the generated file's)."""
+        text = self.parcel_keys or load_or_create_parcel_keys(self.parcel_keys_path())
+        return parse_parcel_keys(text, f"{ENV_PREFIX}PARCEL_KEYS")
 
     def sqlite_path(self) -> Path | None:
         """The database file when the database is an SQLite file."""
@@ -202,6 +229,10 @@ class Settings:
         """Where a generated secret is kept: beside the SQLite file, or in the data folder."""
         db = self.sqlite_path()
         return (db.parent if db is not None else self.data_dir) / SECRET_FILENAME
+
+    def parcel_keys_path(self) -> Path:
+        """Where generated parcel keys are kept: beside the secret's file."""
+        return self.secret_path().with_name(PARCEL_KEYS_FILENAME)
 
 
 def _parse(attr: str, var: str, raw: str) -> Any:
@@ -238,39 +269,66 @@ def check_production_secret(secret: str) -> None:
         raise ConfigError(f"{ENV_PREFIX}SECRET is a well-known placeholder; set a random value.")
 
 
+def parse_parcel_keys(text: str, where: str) -> ServerKeys:
+    """The server's parcel keys from their base64 text, or ``ConfigError``."""
+    try:
+        return ServerKeys.from_bytes(b64decode(text.strip(), validate=True))
+    except (Base64Error, ValueError, ParcelKeyInvalid):
+        raise ConfigError(
+            f"{where} is not a server's parcel keys (base64 of 66 bytes, made by the server itself); "
+            "remove it to have new ones made (laptops then learn them at their next sign-in)."
+        ) from None
+
+
+def load_or_create_parcel_keys(path: Path) -> str:
+    """The parcel keys kept in ``path`` (mode 0600, base64), made on first
+    use like the secret: laptops keep the public half, so they must last."""
+    text = _load_or_create(path, lambda: b64encode(ServerKeys.generate().to_bytes()).decode("ascii"),
+                           "parcel keys")
+    parse_parcel_keys(text, str(path))
+    return text
+
+
 def load_or_create_secret(path: Path) -> str:
     """The secret kept in ``path`` (mode 0600), generated on first use.
 
     Keeping it means a restarted development server still accepts the tokens
     it issued. Two processes starting at once agree on one secret: the file
     appears atomically and only once (hard link of a finished temp file)."""
+    secret = _load_or_create(path, lambda: secrets.token_urlsafe(48), "secret")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"The server secret in {path} is damaged; delete the file to make a new one.")
+    return secret
+
+
+def _load_or_create(path: Path, make: Callable[[], str], what: str) -> str:
+    """The text kept in ``path``, or ``make()``'s written there atomically
+    (mode 0600; the first of two processes starting at once wins)."""
     try:
         existing = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         existing = None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read the server secret {path}: {exc}") from None
+        raise ConfigError(f"Cannot read the server {what} {path}: {exc}") from None
     if existing is not None:
-        if len(existing) < MIN_SECRET_LENGTH:
-            raise ConfigError(f"The server secret in {path} is damaged; delete the file to make a new one.")
         return existing
-    secret = secrets.token_urlsafe(48)
+    value = make()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(secret + "\n")
+                out.write(value + "\n")
                 out.flush()
                 os.fsync(out.fileno())
             try:
                 os.link(tmp, path)
             except FileExistsError:
-                return load_or_create_secret(path)  # another process won the race
+                return _load_or_create(path, make, what)  # another process won the race
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as exc:
-        raise ConfigError(f"Cannot create the server secret {path}: {exc}") from None
-    log.info("Generated a new server secret in %s", path)
-    return secret
+        raise ConfigError(f"Cannot create the server {what} {path}: {exc}") from None
+    log.info("Generated new server %s in %s", what, path)
+    return value

@@ -31,6 +31,7 @@ from app.server.errors import send_error
 DRAIN_MAX_BYTES = 2 * MAX_BODY_BYTES
 SYNC_PREFIX = API_PREFIX + "/sync/"
 BLOBS_PREFIX = API_PREFIX + BLOBS_PATH + "/"
+PARCELS_DELIVER_PATH = API_PREFIX + "/parcels/deliver"
 TOO_OLD_MESSAGE = "This version of Fieldbook is too old for the server. Please update Fieldbook."
 
 
@@ -56,6 +57,11 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if _is_parcel_delivery(scope):
+            # A parcel is sealed bytes (compressed inside) and may be larger
+            # than a sync body: the endpoint streams it within its own bound.
+            await self.app(scope, receive, send)
+            return
         length = headers.get("content-length")
         if length is not None:
             if not length.strip().isdigit():
@@ -124,6 +130,10 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _is_parcel_delivery(scope: Scope) -> bool:
+    return scope.get("method") == "POST" and str(scope.get("path", "")) == PARCELS_DELIVER_PATH
 
 
 def _is_blob_upload(scope: Scope) -> bool:

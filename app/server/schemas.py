@@ -71,9 +71,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True)
 
 
+# A device's public parcel keys (DevicePublicKeys.to_bytes(), 66 bytes) in
+# base64: 88 characters, no padding. The endpoint decodes and checks them (422 otherwise).
+PARCEL_KEYS_PATTERN = r"^[A-Za-z0-9+/]{88}$"
+ParcelKeysField = Annotated[str, Field(pattern=PARCEL_KEYS_PATTERN, max_length=88)]
+# The sync protocol's device ids (app/protocol/sync.py: DEVICE_PATTERN).
+DEVICE_ID_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
+DeviceIdField = Annotated[str, Field(pattern=DEVICE_ID_PATTERN, max_length=64)]
+
+
 class LoginRequest(_Strict):
     username: UsernameField
     password: PasswordField
+    # Sync parcels (docs/parcels.md): the laptop's device id and the public
+    # half of its parcel keys, registered for (user, device). Optional: older
+    # clients sign in without them (and make no parcels).
+    device_id: DeviceIdField | None = None
+    parcel_keys: ParcelKeysField | None = Field(
+        default=None, description="base64 of the device's public parcel keys; needs `device_id`"
+    )
 
 
 class RefreshRequest(_Strict):
@@ -81,7 +97,9 @@ class RefreshRequest(_Strict):
 
 
 class LogoutRequest(RefreshRequest):
-    pass
+    device_id: DeviceIdField | None = Field(
+        default=None, description="the device signing out: its parcel keys are dropped too"
+    )
 
 
 class PasswordChangeRequest(_Strict):
@@ -107,6 +125,15 @@ class TokenResponse(BaseModel):
         default=None,
         description="sign-in only: a session of this user was ended because its refresh token "
         "was used twice (a copy may be in someone else's hands); told once",
+    )
+    server_parcel_keys: str | None = Field(
+        default=None, description="base64 of the server's public parcel keys: parcels are sealed for them"
+    )
+    server_time: str | None = Field(
+        default=None, description="the server's clock (ISO 8601 UTC): a parcel's expiry is set from it"
+    )
+    parcel_keys_registered: bool = Field(
+        default=False, description="sign-in only: the device's parcel keys were registered"
     )
 
 

@@ -78,6 +78,7 @@ log = logging.getLogger("fieldbook.sync")
 _Message = TypeVar("_Message")
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+PARCELS_DELIVER_PATH = f"{API_PREFIX}/parcels/deliver"
 # Blob requests: a 4 MB piece over a 2G link takes minutes to go out, and the
 # server answers only once it has it all.
 BLOB_TIMEOUT: tuple[float, float] = (10.0, 300.0)
@@ -133,14 +134,23 @@ class Tokens:
     # Sign-in only: why the server ended one of this user's sessions
     # (NOTICE_SESSION_REVOKED_REUSE), told once.
     notice: str | None = None
+    # Sync parcels (docs/parcels.md): the server's public parcel keys (base64),
+    # its clock when it answered, and whether it registered this device's keys.
+    server_parcel_keys: str | None = None
+    server_time: str | None = None
+    parcel_keys_registered: bool = False
 
     @classmethod
     def from_json(cls, data: Any) -> Tokens:
         try:
             notice = data.get("notice")
+            keys, when = data.get("server_parcel_keys"), data.get("server_time")
             return cls(str(data["access_token"]), str(data["refresh_token"]),
                        float(data.get("expires_in") or 0), UserInfo.from_json(data["user"]),
-                       notice if isinstance(notice, str) and notice else None)
+                       notice if isinstance(notice, str) and notice else None,
+                       keys if isinstance(keys, str) and keys else None,
+                       when if isinstance(when, str) and when else None,
+                       data.get("parcel_keys_registered") is True)
         except (TypeError, KeyError, ValueError, AttributeError):
             raise BadResponse() from None
 
@@ -449,9 +459,14 @@ class ApiClient:
     def has_valid_access_token(self) -> bool:
         return self.access_token is not None and time.monotonic() < self._access_deadline
 
-    def login(self, username: str, password: str) -> Tokens:
-        answer = self._send("POST", f"{API_PREFIX}/auth/login",
-                            {"username": username, "password": password})
+    def login(self, username: str, password: str, *, device_id: str | None = None,
+              parcel_keys: str | None = None) -> Tokens:
+        """Sign in. ``device_id`` and ``parcel_keys`` (base64 of the store's
+        public parcel keys) register the device for parcels (docs/parcels.md)."""
+        body: dict[str, str] = {"username": username, "password": password}
+        if device_id is not None and parcel_keys is not None:
+            body.update(device_id=device_id, parcel_keys=parcel_keys)
+        answer = self._send("POST", f"{API_PREFIX}/auth/login", body)
         if answer.status in (401, 422):
             code, message = answer.error()
             if code == "account_disabled":
@@ -488,12 +503,15 @@ class ApiClient:
             if not self.has_valid_access_token:
                 self.refresh()
 
-    def logout(self, refresh_token: str | None = None) -> None:
-        """Revoke the refresh token on the server (this device's sign-in)."""
+    def logout(self, refresh_token: str | None = None, *, device_id: str | None = None) -> None:
+        """Revoke the refresh token on the server (this device's sign-in);
+        with ``device_id``, the server drops that device's parcel keys too."""
         token = refresh_token or self.refresh_token
         self.forget_tokens()
         if token:
-            self._ok(self._send("POST", f"{API_PREFIX}/auth/logout", {"refresh_token": token}))
+            body = {"refresh_token": token} if device_id is None else {"refresh_token": token,
+                                                                        "device_id": device_id}
+            self._ok(self._send("POST", f"{API_PREFIX}/auth/logout", body))
 
     def change_password(self, old_password: str, new_password: str) -> Tokens:
         """Change the password. The server then ends every sign-in of the
@@ -555,6 +573,22 @@ class ApiClient:
         if not 200 <= answer.status < 300:
             raise self._fail(answer)
         return answer
+
+    # --- parcels (docs/parcels.md) ------------------------------------------
+
+    def deliver_parcel(self, parcel: bytes, *, timeout: tuple[float, float] | None = None
+                       ) -> tuple[bytes, bool]:
+        """Hand an outgoing parcel to the server (no sign-in needed: it
+        authenticates itself): the answer parcel's bytes, and whether the
+        server had the parcel already (it applied nothing twice). A refusal
+        comes back as ``RequestRejected`` with the server's code and message."""
+        answer = self._send("POST", PARCELS_DELIVER_PATH, raw=_Raw(
+            body=parcel, headers={"Content-Type": "application/octet-stream",
+                                  "Accept": "application/octet-stream, application/json"},
+            timeout=timeout or BLOB_TIMEOUT))
+        if not 200 <= answer.status < 300:
+            raise self._fail(answer)
+        return answer.body, answer.headers.get("Fieldbook-Parcel-Again") == "1"
 
     # --- blobs (docs/attachments.md) -----------------------------------------
 

@@ -68,8 +68,9 @@ from app.protocol.sync import (
     PushResponse,
     PushResult,
     PushReview,
+    ReviewResult,
 )
-from app.sync import replica
+from app.sync import parcel_keys, replica
 from app.sync.client import ApiClient, Tokens, Traffic, UserInfo, normalize_server_url
 from app.sync.errors import (
     AccountMismatch,
@@ -424,48 +425,14 @@ class SyncEngine:
     ) -> None:
         """The server's answer for a batch of change groups: move ``pushed_seq``
         and keep the rejections (or find the store rolled back)."""
-        last = batch[-1]["seq"]
-        if answer["last_seq"] > last:
-            newest = _newest_change(self.store)
-            if answer["last_seq"] > newest:
-                # Seqs this store never made: it is older than what it
-                # pushed. The server took this batch's groups at or below
-                # its mark for replays; marking them sent would lose them.
-                raise StoreRolledBack(newest, answer["last_seq"])
-            log.info("The server had this batch already (up to %d): an answer was lost before",
-                     answer["last_seq"])
-        group_of = {g["seq"]: g for g in batch}
-        rejections = []
-        for result in answer["results"]:
-            if result["outcome"] == "rejected":
-                group = group_of.get(result["seq"])
-                rejections.append(Rejection(
-                    result["seq"], group["record_id"] if group else "",
-                    result.get("reason") or "refused by the server",
-                    # The fields at fault, else every field the refused change had.
-                    tuple(result.get("fields") or (group["fields"] if group else ())),
-                    _current_of(result),
-                ))
-            elif result["outcome"] == "merged":
-                report.merged += 1
-        replica.mark_pushed(self.store, last, rejections, owner_id=user.id,
-                            record_ids=[g["record_id"] for g in batch])
-        for rejection in rejections:
-            log.warning("The server refused change %d to %s: %s", rejection.seq,
-                        rejection.record_id, rejection.reason)
+        rejections, merged = confirm_changes(self.store, user.id, batch, answer)
+        report.merged += merged
         report.rejections.extend(rejections)
         report.pushed += len(batch)
 
     def _confirm_reviews(self, report: SyncReport, reviews: list[PushReview], answer: PushResponse) -> None:
         """The server's answer for the review entries of a request."""
-        confirmed, refused = replica.mark_reviews_sent(self.store, reviews, answer.get("reviews") or [])
-        unanswered = len(reviews) - len(confirmed) - len(refused)
-        if unanswered:
-            log.warning("The server did not answer for %d review entr(y/ies); they stay queued",
-                        unanswered)
-        for rejection in refused:
-            log.warning("The server refused a %s on %s: %s", rejection.action, rejection.record_id,
-                        rejection.reason)
+        confirmed, refused = confirm_reviews(self.store, reviews, answer)
         report.reviews_sent += len(confirmed)
         report.superseded += sum(r["outcome"] == "superseded" for r in confirmed)
         report.review_rejections.extend(refused)
@@ -554,7 +521,74 @@ class SyncEngine:
 
     @staticmethod
     def _too_many(count: int, live: int) -> bool:
-        return count > MASS_DELETE_MINIMUM and count > MASS_DELETE_FRACTION * live
+        return too_many_removed(count, live)
+
+
+def too_many_removed(count: int, live: int) -> bool:
+    """The mass-delete guard: removing ``count`` of ``live`` records needs a yes."""
+    return count > MASS_DELETE_MINIMUM and count > MASS_DELETE_FRACTION * live
+
+
+def confirm_changes(
+    store: Store, user_id: int, batch: list[PushChange], answer: PushResponse,
+    keep_current: Callable[[PushChange, dict[str, Any]], dict[str, Any] | None] | None = None,
+) -> tuple[list[Rejection], int]:
+    """The server's answer for a batch of change groups (a direct push's, or
+    one in a parcel's answer): move ``pushed_seq`` over it, keep the
+    rejections and put the refused records back. Returns ``(rejections,
+    merged groups)``; raises ``StoreRolledBack`` when the answer holds seqs
+    this store never made (nothing is confirmed then). ``keep_current``
+    filters the server's copy of a refused group before it is put back
+    (a parcel's answer can be weeks old: only fields not changed since)."""
+    last = batch[-1]["seq"]
+    if answer["last_seq"] > last:
+        newest = newest_change(store)
+        if answer["last_seq"] > newest:
+            # Seqs this store never made: it is older than what it
+            # pushed. The server took this batch's groups at or below
+            # its mark for replays; marking them sent would lose them.
+            raise StoreRolledBack(newest, answer["last_seq"])
+        log.info("The server had this batch already (up to %d): an answer was lost before",
+                 answer["last_seq"])
+    group_of = {g["seq"]: g for g in batch}
+    rejections = []
+    merged = 0
+    for result in answer["results"]:
+        if result["outcome"] == "rejected":
+            group = group_of.get(result["seq"])
+            current = _current_of(result)
+            if current is not None and keep_current is not None and group is not None:
+                current = keep_current(group, current)
+            rejections.append(Rejection(
+                result["seq"], group["record_id"] if group else "",
+                result.get("reason") or "refused by the server",
+                # The fields at fault, else every field the refused change had.
+                tuple(result.get("fields") or (group["fields"] if group else ())),
+                current,
+            ))
+        elif result["outcome"] == "merged":
+            merged += 1
+    replica.mark_pushed(store, last, rejections, owner_id=user_id,
+                        record_ids=[g["record_id"] for g in batch])
+    for rejection in rejections:
+        log.warning("The server refused change %d to %s: %s", rejection.seq,
+                    rejection.record_id, rejection.reason)
+    return rejections, merged
+
+
+def confirm_reviews(
+    store: Store, reviews: list[PushReview], answer: PushResponse
+) -> tuple[list[ReviewResult], list[ReviewRejection]]:
+    """The server's answer for the review entries of a push: ``(confirmed, refused)``."""
+    confirmed, refused = replica.mark_reviews_sent(store, reviews, answer.get("reviews") or [])
+    unanswered = len(reviews) - len(confirmed) - len(refused)
+    if unanswered:
+        log.warning("The server did not answer for %d review entr(y/ies); they stay queued",
+                    unanswered)
+    for rejection in refused:
+        log.warning("The server refused a %s on %s: %s", rejection.action, rejection.record_id,
+                    rejection.reason)
+    return confirmed, refused
 
 
 def _current_of(result: PushResult) -> dict[str, Any] | None:
@@ -573,7 +607,7 @@ def _kind_of(group: PushChange) -> str:
     return group["kind"]
 
 
-def _newest_change(store: Store) -> int:
+def newest_change(store: Store) -> int:
     """The highest change-log seq this store ever gave out (AUTOINCREMENT
     keeps it in sqlite_sequence even when that row is gone)."""
     with store.reading() as session:
@@ -678,7 +712,10 @@ def sign_in(
     owned = replica.has_synced(store) and meta.server_url and meta.username
     if owned and normalize_server_url(meta.server_url or "") != server_url:
         raise AccountMismatch(meta.username or "", meta.server_url or "")
-    new = client.login(username, password)
+    # The store's parcel keys ride along: the server registers them for this
+    # device and answers with its own (docs/parcels.md).
+    new = client.login(username, password, device_id=store.device_id,
+                       parcel_keys=parcel_keys.public_keys_text(store))
     if owned and meta.user_id is not None and new.user.id != meta.user_id:
         try:
             client.logout(new.refresh_token)
@@ -688,6 +725,8 @@ def sign_in(
     user = new.user
     replica.set_account(store, server_url=server_url, username=user.username, user_id=user.id,
                         role=user.role, display_name=user.display_name)
+    parcel_keys.remember_sign_in(store, server_keys=new.server_parcel_keys, server_time=new.server_time,
+                                 registered_for=store.device_id if new.parcel_keys_registered else None)
     tokens.save(server_url, user.username, new.refresh_token)
     attach_token_store(client, tokens, server_url, user.username)
     log.info("Signed in to %s as %s (%s)", server_url, user.username, user.role)
@@ -703,9 +742,10 @@ def sign_out(store: Store, client: ApiClient, tokens: TokenStore) -> None:
         token = tokens.load(meta.server_url, meta.username)
     client.on_tokens = None
     try:
-        client.logout(token)
+        client.logout(token, device_id=store.device_id)
     except SyncError as exc:
         log.info("Could not revoke the sign-in on the server (%s); it expires by itself", exc)
+    parcel_keys.forget_registration(store)
     if meta.server_url and meta.username:
         tokens.delete(meta.server_url, meta.username)
     log.info("Signed out")
@@ -721,6 +761,10 @@ __all__ = [
     "SyncProgress",
     "SyncReport",
     "attach_token_store",
+    "confirm_changes",
+    "confirm_reviews",
+    "newest_change",
     "sign_in",
     "sign_out",
+    "too_many_removed",
 ]

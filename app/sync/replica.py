@@ -736,7 +736,8 @@ def _upsert(session: Session, model: type[Conflict] | type[NoticeRow], key: Any,
         setattr(row, name, value)
 
 
-def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = None) -> ApplyResult:
+def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = None,
+                    keep_position: bool = False) -> ApplyResult:
     """Apply one pull page in ONE local transaction, with its cursor, scope
     and resume token (kept while ``more``, so a pull cut off between pages
     continues that same run).
@@ -748,6 +749,13 @@ def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = No
     or leave them to ``Store.index_pending`` (``False``); by default, now
     unless the page holds more than ``DEFER_INDEX_ABOVE`` records.
     ``ApplyResult.unindexed`` counts the records left waiting.
+
+    ``keep_position``: apply the page's records, conflicts, notices and
+    review entries (each by version or id, so nothing newer is rolled back)
+    but leave the store's cursor, scope, resume token and people as they
+    are, and remove no owner: for a page of a pull run that did not start
+    where this store stands now (a parcel's answer that arrived after the
+    store synced otherwise; docs/parcels.md "Import").
     """
     result = ApplyResult(cursor=page["cursor"])
     devices = page.get("devices") or []
@@ -757,7 +765,7 @@ def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = No
     now = utcnow()
     with store.writing() as work:
         session = work.session
-        if page.get("removed"):
+        if page.get("removed") and not keep_position:
             result.removed = _drop_owners(work, page["removed"])
         # The page's local records in a few queries; every write below is
         # one executemany per kind (new) or per set of changed columns.
@@ -779,7 +787,7 @@ def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = No
                     {"record_id": n["record_id"], "kind": n["kind"], "message": n["message"]})
             result.notices += 1
         result.reviews = _apply_reviews(session, page.get("reviews") or [])
-        if "people" in page:
+        if "people" in page and not keep_position:
             result.people = _store_people(session, page["people"])
         if max_clock:
             # Lamport: the next local tick must be above every clock seen.
@@ -788,6 +796,8 @@ def apply_pull_page(store: Store, page: PullResponse, *, index: bool | None = No
                      "WHERE key = 'clock'"),
                 {"clock": max_clock},
             )
+        if keep_position:
+            return result
         resume = page.get("resume") if page.get("more") else None
         _set_meta(
             session,

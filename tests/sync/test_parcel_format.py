@@ -1,4 +1,4 @@
-"""Sync parcels (app/sync/parcel_format.py, docs/parcels.md): round trips
+"""Sync parcels (app/protocol/parcel_format.py, docs/parcels.md): round trips
 over real push bodies of a real store, and every way a courier's file can go
 wrong refused with its own typed error and nothing returned."""
 
@@ -30,10 +30,8 @@ from app.errors import (
     ParcelTruncated,
 )
 from app.models.store import Store
-from app.protocol.sync import PROTOCOL_VERSION
-from app.sync import parcel_format as pf
-from app.sync import replica
-from app.sync.parcel_format import (
+from app.protocol import parcel_format as pf
+from app.protocol.parcel_format import (
     AttachmentInfo,
     AttachmentSource,
     DeviceKeys,
@@ -41,6 +39,8 @@ from app.sync.parcel_format import (
     ServerKeys,
     ServerPublicKeys,
 )
+from app.protocol.sync import PROTOCOL_VERSION
+from app.sync import replica
 from bench.generate import generate_items, load
 
 NOW = dt.datetime(2026, 12, 6, 1, 0, tzinfo=dt.UTC)

@@ -104,6 +104,19 @@ def test_unsent_edits_to_one_field_coalesce_keeping_the_oldest_cursor(store: Sto
     assert groups[0]["known"] == 0
 
 
+def test_an_unsent_edit_a_pull_overtook_is_not_coalesced_away(store: Store) -> None:
+    """A parcel's answer can bring a newer version of a field edited here
+    since the parcel left: the edit stays in the log even when the field is
+    edited again, so the server keeps it as a conflict instead of it vanishing."""
+    a = store.create("lesson_plan", LESSON, author="a")
+    store.update(a.id, {"homework": "我的作业"})
+    replica.apply_pull_page(store, page([remote(a.id, {"homework": ["他的作业", 1000, 0]})]))
+    assert store.get(a.id).values["homework"] == "他的作业"
+    store.update(a.id, {"homework": "再改"})
+    homework = [g["fields"]["homework"] for g in replica.pending_groups(store) if "homework" in g["fields"]]
+    assert homework == ["我的作业", "再改"]
+
+
 def test_batches_are_bounded_and_marking_moves_on(store: Store) -> None:
     ids = [store.create("lesson_plan", {**LESSON, "title": f"课 {i}"}, author="a").id for i in range(5)]
 

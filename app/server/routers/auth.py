@@ -7,10 +7,14 @@ The session rules (what ends a session, retries, reuse, throttling) are in
 from __future__ import annotations
 
 import logging
+from base64 import b64decode, b64encode
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
+from app.errors import ParcelKeyInvalid
+from app.protocol.parcel_format import DevicePublicKeys
 from app.server.config import Settings
 from app.server.deps import CurrentUser, SessionDep, SettingsDep, SourceDep
 from app.server.errors import ApiError
@@ -34,6 +38,7 @@ from app.server.security import (
     create_access_token,
     end_all_sessions,
     hash_password,
+    hash_refresh_token,
     is_valid_username,
     needs_rehash,
     normalize_username,
@@ -45,7 +50,8 @@ from app.server.security import (
     take_session_notice,
     verify_password,
 )
-from app.server.tables import User
+from app.server.sync.batch import dialect_insert
+from app.server.tables import DeviceKeys, RefreshToken, User
 
 log = logging.getLogger("fieldbook.server")
 
@@ -54,7 +60,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "The user name or password is not correct."
 
 
-def _tokens(settings: Settings, issued: SessionTokens, notice: str | None = None) -> TokenResponse:
+def _tokens(settings: Settings, issued: SessionTokens, notice: str | None = None, *,
+            registered: bool = False) -> TokenResponse:
     user = issued.user
     return TokenResponse(
         access_token=create_access_token(
@@ -64,6 +71,38 @@ def _tokens(settings: Settings, issued: SessionTokens, notice: str | None = None
         expires_in=settings.access_token_minutes * 60,
         user=user_out(user),
         notice="session_revoked_reuse" if notice == NOTICE_REUSE else None,
+        server_parcel_keys=b64encode(settings.server_keys().public().to_bytes()).decode("ascii"),
+        server_time=settings.now().isoformat(),
+        parcel_keys_registered=registered,
+    )
+
+
+def _device_keys(body: LoginRequest) -> str | None:
+    """The device's public parcel keys, checked (base64 as sent), or None
+    when the client sent none (an older client)."""
+    if body.parcel_keys is None:
+        return None
+    if body.device_id is None:
+        raise ApiError(422, "invalid_parcel_keys", "Parcel keys need the device id they belong to.")
+    try:
+        DevicePublicKeys.from_bytes(b64decode(body.parcel_keys, validate=True))
+    except (ValueError, ParcelKeyInvalid):
+        raise ApiError(422, "invalid_parcel_keys", "These are not a device's public parcel keys.") from None
+    return body.parcel_keys
+
+
+def register_device_keys(session: Session, settings: Settings, user: User, device_id: str, keys: str) -> None:
+    """Keep ``keys`` for (user, device): the parcels of that device are
+    checked with them. The same keys under another device id of this user
+    are that store before it became a new device (``renew_device_id``): they
+    are dropped, so a parcel of the old id is refused. The caller commits."""
+    session.execute(delete(DeviceKeys).where(DeviceKeys.user_id == user.id, DeviceKeys.keys == keys,
+                                             DeviceKeys.device_id != device_id))
+    session.execute(
+        dialect_insert(session)(DeviceKeys)
+        .values(user_id=user.id, device_id=device_id, keys=keys, registered_at=settings.now())
+        .on_conflict_do_update(index_elements=["user_id", "device_id"],
+                               set_={"keys": keys, "registered_at": settings.now()})
     )
 
 
@@ -105,11 +144,14 @@ def login(body: LoginRequest, session: SessionDep, settings: SettingsDep, source
     reset_failures(session, username, source)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(body.password)
+    keys = _device_keys(body)
     issued = start_session(session, settings, user)
     notice = take_session_notice(user)
+    if keys is not None and body.device_id is not None:
+        register_device_keys(session, settings, user, body.device_id, keys)
     session.commit()
-    log.info("User %s signed in", user.username)
-    return _tokens(settings, issued, notice)
+    log.info("User %s signed in%s", user.username, "" if keys is None else f" on device {body.device_id}")
+    return _tokens(settings, issued, notice, registered=keys is not None)
 
 
 @router.post("/refresh", response_model=TokenResponse, responses=error_responses(*BODY_ERRORS, 401))
@@ -125,6 +167,17 @@ def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) ->
 
 @router.post("/logout", status_code=204, responses=error_responses(*BODY_ERRORS))
 def logout(body: LogoutRequest, session: SessionDep, settings: SettingsDep) -> Response:
+    if body.device_id is not None:
+        # Only the holder of a live refresh token of that user drops the key.
+        user_id = session.scalars(
+            select(RefreshToken.user_id).where(
+                RefreshToken.token_hash == hash_refresh_token(body.refresh_token),
+                RefreshToken.revoked_at.is_(None),
+            )
+        ).one_or_none()
+        if user_id is not None:
+            session.execute(delete(DeviceKeys).where(DeviceKeys.user_id == user_id,
+                                                     DeviceKeys.device_id == body.device_id))
     revoke_refresh_token(session, settings, body.refresh_token)
     session.commit()
     return Response(status_code=204)

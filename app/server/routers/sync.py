@@ -16,38 +16,19 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.protocol.sync import (
-    MIN_SUPPORTED_PROTOCOL,
-    ORDER_CODE,
-    PROTOCOL_VERSION,
-    PullRequest,
-    PullResponse,
-    PushRequest,
-    PushResponse,
-    order_problem,
-)
+from app.protocol.sync import PullRequest, PullResponse, PushRequest, PushResponse
 from app.server.deps import CurrentUser, SessionDep
 from app.server.errors import ApiError
 from app.server.middleware import TOO_OLD_MESSAGE
 from app.server.schemas import error_responses
 from app.server.sync.pull import pull
 from app.server.sync.push import DeviceRolledBack, PushGap, push
+from app.server.sync.requests import check_order, check_protocol
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
 _ERRORS = error_responses(400, 401, 413, 422, 426)
 _PUSH_ERRORS = error_responses(400, 401, 409, 413, 422, 426)
-
-
-def _check_protocol(protocol: int) -> None:
-    if protocol < MIN_SUPPORTED_PROTOCOL:
-        raise ApiError(426, "client_too_old", TOO_OLD_MESSAGE)
-    if protocol > PROTOCOL_VERSION:
-        raise ApiError(
-            400,
-            "protocol_too_new",
-            f"This server speaks sync protocol {PROTOCOL_VERSION}; the request uses {protocol}.",
-        )
 
 
 def _json(payload: Any) -> Response:
@@ -62,10 +43,8 @@ def _json(payload: Any) -> Response:
     summary="Send change groups and review entries; all or nothing, idempotent",
 )
 def push_changes(body: PushRequest, session: SessionDep, user: CurrentUser) -> Response:
-    _check_protocol(body["protocol"])
-    problem = order_problem(body["changes"])
-    if problem is not None:
-        raise ApiError(422, ORDER_CODE, problem)
+    check_protocol(body["protocol"], TOO_OLD_MESSAGE)
+    check_order(body["changes"])
     try:
         return _json(push(session, user, body))
     except PushGap as gap:
@@ -91,5 +70,5 @@ def push_changes(body: PushRequest, session: SessionDep, user: CurrentUser) -> R
     summary="One page of the changes visible to the user after the cursor",
 )
 def pull_changes(body: PullRequest, session: SessionDep, user: CurrentUser) -> Response:
-    _check_protocol(body["protocol"])
+    check_protocol(body["protocol"], TOO_OLD_MESSAGE)
     return _json(pull(session, user, body))

@@ -1,0 +1,123 @@
+"""What a store keeps for sync parcels (docs/parcels.md): its own parcel
+keys, the server's public keys and clock as last seen, and which device id
+the server registered the keys for. All in the store's ``meta`` through its
+public units of work; no Qt, no network.
+
+The device secret is as sensitive as the refresh token: anyone with it can
+make parcels as this device until the server drops the key (sign-out does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from base64 import b64decode, b64encode
+from binascii import Error as Base64Error
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.errors import ParcelKeyInvalid
+from app.models.orm import Meta, utcnow
+from app.models.store import Store
+from app.protocol.parcel_format import DeviceKeys, ServerPublicKeys
+
+DEVICE_KEYS = "parcel_device_keys"  # base64 of DeviceKeys.to_bytes(): the secret
+SERVER_KEYS = "parcel_server_keys"  # base64 of ServerPublicKeys.to_bytes()
+REGISTERED_DEVICE = "parcel_keys_device"  # the device id the server registered the keys for
+CLOCK_OFFSET = "server_clock_offset"  # seconds: the server's clock minus this laptop's, as last seen
+
+
+def _get(store: Store, key: str) -> str | None:
+    with store.reading() as session:
+        return session.scalars(select(Meta.value).where(Meta.key == key)).one_or_none()
+
+
+def device_keys(store: Store) -> DeviceKeys:
+    """The store's parcel keys, made (and kept) on first use."""
+    with store.writing() as work:
+        row = work.session.get(Meta, DEVICE_KEYS)
+        if row is not None:
+            try:
+                return DeviceKeys.from_bytes(b64decode(row.value, validate=True))
+            except (Base64Error, ValueError, ParcelKeyInvalid):
+                pass  # damaged: new keys, registered at the next sign-in
+        keys = DeviceKeys.generate()
+        work.session.merge(Meta(key=DEVICE_KEYS, value=b64encode(keys.to_bytes()).decode("ascii")))
+        _set(work.session, {REGISTERED_DEVICE: None})
+        return keys
+
+
+def public_keys_text(store: Store) -> str:
+    """What sign-in sends: base64 of the public half of :func:`device_keys`."""
+    return b64encode(device_keys(store).public().to_bytes()).decode("ascii")
+
+
+def server_public(store: Store) -> ServerPublicKeys | None:
+    """The server's public parcel keys from the last sign-in, or None."""
+    text = _get(store, SERVER_KEYS)
+    if not text:
+        return None
+    try:
+        return ServerPublicKeys.from_bytes(b64decode(text, validate=True))
+    except (Base64Error, ValueError, ParcelKeyInvalid):
+        return None
+
+
+def registered_device(store: Store) -> str | None:
+    """The device id the server holds this store's keys for (None: not registered)."""
+    return _get(store, REGISTERED_DEVICE) or None
+
+
+def remember_sign_in(store: Store, *, server_keys: str | None, server_time: str | None,
+                     registered_for: str | None) -> None:
+    """Keep what a sign-in answer said for parcels: the server's public
+    keys, its clock, and whether this device's keys were registered."""
+    values: dict[str, str | None] = {REGISTERED_DEVICE: registered_for}
+    if server_keys is not None:
+        try:
+            ServerPublicKeys.from_bytes(b64decode(server_keys, validate=True))
+            values[SERVER_KEYS] = server_keys
+        except (Base64Error, ValueError, ParcelKeyInvalid):
+            values[SERVER_KEYS] = None
+    with store.writing() as work:
+        _set(work.session, values)
+    if server_time:
+        with contextlib.suppress(ValueError):
+            seen_server_time(store, dt.datetime.fromisoformat(server_time))
+
+
+def seen_server_time(store: Store, when: dt.datetime) -> None:
+    """The server's clock said ``when`` just now (a sign-in, an answer's
+    ``created_at``): keep how far this laptop's clock is from it."""
+    if when.tzinfo is None:
+        return
+    offset = (when - utcnow()).total_seconds()
+    with store.writing() as work:
+        _set(work.session, {CLOCK_OFFSET: repr(offset)})
+
+
+def server_now(store: Store) -> dt.datetime:
+    """The server's clock now, as far as this laptop can tell: its own clock
+    plus the offset last seen (a laptop a year off still gets it right, as
+    long as its clock was not changed since)."""
+    text = _get(store, CLOCK_OFFSET)
+    try:
+        offset = float(text) if text else 0.0
+    except ValueError:
+        offset = 0.0
+    return utcnow() + dt.timedelta(seconds=offset)
+
+
+def forget_registration(store: Store) -> None:
+    """After a sign-out: the server dropped this device's key."""
+    with store.writing() as work:
+        _set(work.session, {REGISTERED_DEVICE: None})
+
+
+def _set(session: Session, values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            session.execute(delete(Meta).where(Meta.key == key))
+        else:
+            session.merge(Meta(key=key, value=value))
