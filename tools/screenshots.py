@@ -256,6 +256,7 @@ class App:
         from app.models import reviews
         from app.ui.attachments_ui import AttachmentsUi
         from app.ui.main_window import MainWindow
+        from app.ui.parcels_ui import parcels_ui
         from app.ui.review_ui import ReviewUi
         from app.ui.sync_controller import SyncController
         from app.ui.sync_ui import SyncUi
@@ -271,6 +272,7 @@ class App:
         self.transfers = TransferController.for_sync(
             self.sync, queue_ids=lambda: [row.record_id for row in reviews.review_queue(store)])
         self.attachments_ui = AttachmentsUi(self.window, store, self.runner, self.transfers)
+        self.parcels_ui = parcels_ui(self.window, store, self.runner, self.sync)
         self.window.show_welcome_on_first_run()
         self.window.setGeometry(0, 0, *SIZE)
         self.window.show()

@@ -23,6 +23,7 @@ from app.ui import settings, style
 from app.ui.attachments_ui import AttachmentsUi
 from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
+from app.ui.parcels_ui import parcels_ui
 from app.ui.review_ui import ReviewUi
 from app.ui.store_dialogs import open_store_interactive
 from app.ui.sync_controller import SyncController
@@ -111,6 +112,7 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
     transfers = TransferController.for_sync(
         sync, queue_ids=lambda: [row.record_id for row in reviews.review_queue(store)])
     attachments_ui = AttachmentsUi(window, store, runner, transfers)
+    parcels_ui(window, store, runner, sync)
     window.show_welcome_on_first_run()
     window.show()
     if os.environ.get(BENCH_EXIT_ENV) == "1":

@@ -255,6 +255,7 @@ class MainWindow(QMainWindow):
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
         self._file_menu = QMenu(bar)
+        self._file_menu.setObjectName("menu_file")  # others add to it (parcels_ui.py)
         self._file_menu.addAction(self._new_action)
         self._file_menu.addAction(self._save_action)
         self._file_menu.addSeparator()

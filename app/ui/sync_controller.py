@@ -42,7 +42,7 @@ from PySide6.QtNetwork import QNetworkInformation
 from app.errors import EnvironmentFault, FieldbookError, StoreError
 from app.i18n_marker import QT_TRANSLATE_NOOP
 from app.models.store import Store
-from app.sync import replica
+from app.sync import parcels, replica
 from app.sync.client import ApiClient, normalize_server_url
 from app.sync.engine import (
     Account,
@@ -142,14 +142,21 @@ def local_time(when: dt.datetime) -> dt.datetime:
     return when.astimezone() if when.tzinfo else when
 
 
-def describe_synced(when: dt.datetime, now: dt.datetime | None = None) -> str:
+def describe_synced(when: dt.datetime, now: dt.datetime | None = None, *, by_parcel: bool = False) -> str:
     """"Synced at 14:05" today, "Synced on 2024-05-03 at 14:05" another day
-    (``i18n.format_clock``: the one clock format)."""
+    (``i18n.format_clock``: the one clock format); "Synced by parcel at …"
+    when an answer parcel, not a connection, brought the newest state (the
+    time is the server's, when it answered)."""
     when = local_time(when)
     now = now or dt.datetime.now().astimezone()
     clock = format_clock(when)
     if when.date() == now.date():
+        if by_parcel:
+            return translate("Sync", "Synced by parcel at {time}").format(time=clock)
         return translate("Sync", "Synced at {time}").format(time=clock)
+    if by_parcel:
+        return translate("Sync", "Synced by parcel on {date} at {time}").format(
+            date=when.strftime(DATE_FORMAT), time=clock)
     return translate("Sync", "Synced on {date} at {time}").format(
         date=when.strftime(DATE_FORMAT), time=clock)
 
@@ -419,6 +426,12 @@ class SyncController(BackgroundStatus):
             return
         self._conflicts = count
         self.conflicts_changed.emit(count)
+
+    def parcel_imported(self) -> None:
+        """An answer parcel was applied: conflicts, refusals and the status line may differ."""
+        self.refresh_conflicts()
+        self.refresh_refusals()
+        self._render()
 
     def refresh_refusals(self) -> None:
         """Count the refused changes kept (after a sync, or the user dismissed some)."""
@@ -903,6 +916,9 @@ class SyncController(BackgroundStatus):
         # IDLE or SYNCED: what the engine last confirmed.
         when = replica.sync_meta(self._store).last_synced_at
         text = describe_synced(when) if when is not None else self.tr("Sync: not synced yet")
+        by_parcel = parcels.parcel_status(self._store).synced_by_parcel_at
+        if by_parcel is not None and (when is None or by_parcel > when):
+            text = describe_synced(by_parcel, by_parcel=True)
         waiting = self.pending_count()
         if waiting and phase is Phase.SYNCED:
             text = self.tr("{synced} · {waiting}").format(synced=text, waiting=describe_waiting(waiting))

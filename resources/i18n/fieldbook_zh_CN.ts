@@ -1311,6 +1311,149 @@
     </message>
 </context>
 <context>
+    <name>ParcelsUi</name>
+    <message>
+        <source>Export s&amp;ync parcel…</source>
+        <translation>导出同步包(&amp;Y)…</translation>
+    </message>
+    <message>
+        <source>No signal? Write everything this computer would sync to a file (a USB stick); anyone with a connection can deliver it</source>
+        <translation>没有信号？把这台电脑要同步的内容写成一个文件（存到U盘），任何有网络的人都可以代为送达</translation>
+    </message>
+    <message>
+        <source>Import &amp;answer parcel…</source>
+        <translation>导入回执包(&amp;A)…</translation>
+    </message>
+    <message>
+        <source>Bring in the answer to a parcel this computer exported</source>
+        <translation>导入这台电脑导出的同步包的回执</translation>
+    </message>
+    <message>
+        <source>Deli&amp;ver a parcel for someone…</source>
+        <translation>代为送达同步包(&amp;V)…</translation>
+    </message>
+    <message>
+        <source>Send a colleague&apos;s parcel to the server and write the answer beside it</source>
+        <translation>把同事的同步包发送到服务器，并把回执保存在它旁边</translation>
+    </message>
+    <message>
+        <source>Export sync parcel</source>
+        <translation>导出同步包</translation>
+    </message>
+    <message>
+        <source>Fieldbook parcels (*{suffix})</source>
+        <translation>田野手册同步包 (*{suffix})</translation>
+    </message>
+    <message>
+        <source>Carry attached files?</source>
+        <translation>一并带上附件吗？</translation>
+    </message>
+    <message>
+        <source>{count} attached file(s) not yet on the server, {size:.1f} MB. Put them in the parcel too? (Without them the parcel stays small; they go at the next sync.)</source>
+        <translation>有 {count} 个附件尚未上传到服务器，共 {size:.1f} MB。要一并放进同步包吗？（不放的话同步包更小，附件会在下次联网同步时上传。）</translation>
+    </message>
+    <message>
+        <source>Writing the sync parcel…</source>
+        <translation>正在写入同步包…</translation>
+    </message>
+    <message>
+        <source>Could not export the parcel</source>
+        <translation>无法导出同步包</translation>
+    </message>
+    <message>
+        <source>Parcel written: {changes} change(s), {size:.0f} KB, in {file}. Deliver it before {date}; your changes stay here until its answer is imported.</source>
+        <translation>同步包已写入：{changes} 项修改，{size:.0f} KB，文件 {file}。请在 {date} 前送达；在导入回执之前，您的修改会一直保留在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>Import answer parcel</source>
+        <translation>导入回执包</translation>
+    </message>
+    <message>
+        <source>Importing the answer parcel…</source>
+        <translation>正在导入回执包…</translation>
+    </message>
+    <message>
+        <source>Could not import the parcel</source>
+        <translation>无法导入同步包</translation>
+    </message>
+    <message>
+        <source>Synced by parcel: {sent} change(s) confirmed, {received} record(s) received.</source>
+        <translation>已通过同步包同步：确认 {sent} 项修改，收到 {received} 条记录。</translation>
+    </message>
+    <message>
+        <source>{count} change(s) were refused by the server; they stay marked on their records.</source>
+        <translation>有 {count} 项修改被服务器拒绝，已在相应记录上标出。</translation>
+    </message>
+    <message>
+        <source>This answer was imported before: nothing was applied twice.</source>
+        <translation>这个回执之前已导入过，没有重复应用任何内容。</translation>
+    </message>
+    <message>
+        <source>Sign in and sync once on this computer to deliver parcels.</source>
+        <translation>请先在这台电脑上登录并同步一次，才能代为送达同步包。</translation>
+    </message>
+    <message>
+        <source>Deliver a parcel</source>
+        <translation>送达同步包</translation>
+    </message>
+    <message>
+        <source>Delivering the parcel to the server…</source>
+        <translation>正在把同步包发送到服务器…</translation>
+    </message>
+    <message>
+        <source>Could not deliver the parcel</source>
+        <translation>无法送达同步包</translation>
+    </message>
+    <message>
+        <source>Delivered. The answer is {file}, beside the parcel: give it back with the stick.</source>
+        <translation>已送达。回执文件是 {file}，就在同步包旁边：请随U盘一起带回。</translation>
+    </message>
+    <message>
+        <source>{what}: {why}</source>
+        <translation>{what}：{why}</translation>
+    </message>
+    <message>
+        <source>this computer has not signed in since parcels came; sign in once with a connection</source>
+        <translation>这台电脑自启用同步包以来还没有登录过；请在有网络时登录一次</translation>
+    </message>
+    <message>
+        <source>this file is not a parcel of this kind (an answer is imported, an outgoing parcel is delivered)</source>
+        <translation>这个文件不是这一类同步包（回执包用来导入，导出的同步包用来送达）</translation>
+    </message>
+    <message>
+        <source>the file is cut short; copy it again from the stick</source>
+        <translation>文件不完整；请从U盘重新复制</translation>
+    </message>
+    <message>
+        <source>the file is damaged or was changed; nothing was applied</source>
+        <translation>文件已损坏或被改动；没有应用任何内容</translation>
+    </message>
+    <message>
+        <source>this parcel belongs to another computer or account</source>
+        <translation>这个同步包属于另一台电脑或另一个账号</translation>
+    </message>
+    <message>
+        <source>this parcel is too old; export a new one</source>
+        <translation>这个同步包已过期；请重新导出</translation>
+    </message>
+    <message>
+        <source>this parcel comes from a newer Fieldbook; update Fieldbook</source>
+        <translation>这个同步包来自更新版本的田野手册；请更新田野手册</translation>
+    </message>
+    <message>
+        <source>this parcel is too large</source>
+        <translation>这个同步包太大</translation>
+    </message>
+    <message>
+        <source>the file cannot be read or written ({error})</source>
+        <translation>无法读取或写入文件（{error}）</translation>
+    </message>
+    <message>
+        <source>an unexpected error; the log has the details</source>
+        <translation>发生意外错误；详细信息见日志</translation>
+    </message>
+</context>
+<context>
     <name>QFileDialog</name>
     <message>
         <source>&amp;Look in:</source>
@@ -2288,8 +2431,16 @@
 <context>
     <name>Sync</name>
     <message>
+        <source>Synced by parcel at {time}</source>
+        <translation>已于 {time} 通过同步包同步</translation>
+    </message>
+    <message>
         <source>Synced at {time}</source>
         <translation>已于 {time} 同步</translation>
+    </message>
+    <message>
+        <source>Synced by parcel on {date} at {time}</source>
+        <translation>已于 {date} {time} 通过同步包同步</translation>
     </message>
     <message>
         <source>Synced on {date} at {time}</source>

@@ -1,0 +1,234 @@
+"""File → Export sync parcel… / Import answer parcel… / Deliver a parcel….
+
+A fellow with no signal writes an outgoing parcel to a USB stick; whoever has
+a connection delivers it and carries the answer back; importing the answer
+makes her laptop as synced as a direct sync would (docs/parcels.md). The
+work is ``app/sync/parcels.py`` (no Qt); this module asks where, runs it off
+the GUI thread (export and import on the writer thread, behind the editor's
+last save; delivery, which waits on the network, on a thread of its own) and
+tells the user what happened in words they can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+
+from app.errors import (
+    NotAParcel,
+    ParcelError,
+    ParcelExpired,
+    ParcelForeign,
+    ParcelNotReady,
+    ParcelTampered,
+    ParcelTooLarge,
+    ParcelTooNew,
+    ParcelTruncated,
+)
+from app.models.store import Store
+from app.sync import parcels
+from app.sync.errors import SyncError
+from app.ui.main_window import MainWindow
+from app.ui.sync_controller import SyncController
+from app.ui.tasks import TaskRunner, log_failure
+
+log = logging.getLogger("fieldbook.ui")
+
+
+class ParcelsUi(QObject):
+    """The parcel actions in the File menu, and their messages on the status bar."""
+
+    message = Signal(str)  # translated, for the status bar
+    imported = Signal(object)  # ImportReport: the sync status and the list may have changed
+    _delivered = Signal(object, object)  # (DeliverReport | None, error | None), from the worker
+
+    def __init__(self, window: QWidget, store: Store, runner: TaskRunner, *,
+                 api_client: Callable[[], Any], menu: QMenu | None, before: QAction | None = None,
+                 flush: Callable[[], None] = lambda: None) -> None:
+        super().__init__(window)
+        self._window, self._store, self._runner = window, store, runner
+        self._api_client, self._flush = api_client, flush
+        self.export_action = self._make("action_export_parcel", self.export_parcel)
+        self.import_action = self._make("action_import_parcel", self.import_answer)
+        self.deliver_action = self._make("action_deliver_parcel", self.deliver)
+        self._delivered.connect(self._on_delivered)
+        if menu is not None:
+            menu.insertSeparator(before)  # type: ignore[arg-type]
+            for action in (self.export_action, self.import_action, self.deliver_action):
+                menu.insertAction(before, action)  # type: ignore[arg-type]
+        window.installEventFilter(self)
+        self.retranslate()
+
+    def _make(self, name: str, slot: Callable[[], None]) -> QAction:
+        action = QAction(self._window)
+        action.setObjectName(name)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._window and event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        return False
+
+    def retranslate(self) -> None:
+        self.export_action.setText(self.tr("Export s&ync parcel…"))
+        self.export_action.setToolTip(self.tr(
+            "No signal? Write everything this computer would sync to a file (a USB stick); "
+            "anyone with a connection can deliver it"))
+        self.import_action.setText(self.tr("Import &answer parcel…"))
+        self.import_action.setToolTip(self.tr("Bring in the answer to a parcel this computer exported"))
+        self.deliver_action.setText(self.tr("Deli&ver a parcel for someone…"))
+        self.deliver_action.setToolTip(self.tr(
+            "Send a colleague's parcel to the server and write the answer beside it"))
+
+    # --- export ---------------------------------------------------------------------
+
+    def _folder(self) -> str:
+        return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+
+    def export_parcel(self, path: Path | None = None, with_files: bool | None = None) -> None:
+        """Ask where (and whether to carry attached files, with their size), then write it."""
+        if path is None:
+            chosen, _filter = QFileDialog.getSaveFileName(
+                self._window, self.tr("Export sync parcel"),
+                str(Path(self._folder()) / f"fieldbook{parcels.SUFFIX}"),
+                self.tr("Fieldbook parcels (*{suffix})").format(suffix=parcels.SUFFIX))
+            if not chosen:
+                return
+            path = Path(chosen)
+        if with_files is None:
+            count, size = parcels.files_to_carry(self._store)
+            with_files = count > 0 and QMessageBox.question(
+                self._window, self.tr("Carry attached files?"),
+                self.tr("{count} attached file(s) not yet on the server, {size:.1f} MB. Put them in the "
+                        "parcel too? (Without them the parcel stays small; they go at the next sync.)"
+                        ).format(count=count, size=size / 1048576),
+            ) == QMessageBox.StandardButton.Yes
+        self._flush()  # what was just typed goes in the parcel
+        self.message.emit(self.tr("Writing the sync parcel…"))
+        target, files = path, bool(with_files)
+        self._runner.submit(lambda: parcels.export_parcel(self._store, target, with_files=files),
+                            self._on_exported, self._failed(self.tr("Could not export the parcel")))
+
+    def _on_exported(self, report: parcels.ExportReport) -> None:
+        self.message.emit(self.tr(
+            "Parcel written: {changes} change(s), {size:.0f} KB, in {file}. Deliver it before {date}; "
+            "your changes stay here until its answer is imported.").format(
+            changes=report.groups + report.reviews, size=report.size / 1024, file=report.path.name,
+            date=report.expires_at.strftime("%Y-%m-%d")))
+
+    # --- import ---------------------------------------------------------------------
+
+    def import_answer(self, path: Path | None = None) -> None:
+        if path is None:
+            chosen, _filter = QFileDialog.getOpenFileName(
+                self._window, self.tr("Import answer parcel"), self._folder(),
+                self.tr("Fieldbook parcels (*{suffix})").format(suffix=parcels.SUFFIX))
+            if not chosen:
+                return
+            path = Path(chosen)
+        self._flush()
+        self.message.emit(self.tr("Importing the answer parcel…"))
+        target = path
+        self._runner.submit(lambda: parcels.import_answer(self._store, target), self._on_imported,
+                            self._failed(self.tr("Could not import the parcel")))
+
+    def _on_imported(self, report: parcels.ImportReport) -> None:
+        text = self.tr("Synced by parcel: {sent} change(s) confirmed, {received} record(s) received."
+                       ).format(sent=report.pushed + report.reviews_sent, received=report.pulled)
+        if report.rejections:
+            text += " " + self.tr("{count} change(s) were refused by the server; they stay marked "
+                                  "on their records.").format(count=len(report.rejections))
+        if report.already:
+            text += " " + self.tr("This answer was imported before: nothing was applied twice.")
+        self.message.emit(text)
+        self.imported.emit(report)
+
+    # --- deliver --------------------------------------------------------------------
+
+    def deliver(self, path: Path | None = None) -> None:
+        client = self._api_client()
+        if client is None:
+            self.message.emit(self.tr("Sign in and sync once on this computer to deliver parcels."))
+            return
+        if path is None:
+            chosen, _filter = QFileDialog.getOpenFileName(
+                self._window, self.tr("Deliver a parcel"), self._folder(),
+                self.tr("Fieldbook parcels (*{suffix})").format(suffix=parcels.SUFFIX))
+            if not chosen:
+                return
+            path = Path(chosen)
+        self.message.emit(self.tr("Delivering the parcel to the server…"))
+        target = path
+
+        def work() -> None:  # the network may take minutes on a hotspot: never on the writer thread
+            try:
+                self._delivered.emit(parcels.deliver_parcel(client, target), None)
+            except Exception as exc:  # reported on the GUI thread, in words
+                self._delivered.emit(None, exc)
+
+        threading.Thread(target=work, name="parcel-deliver", daemon=True).start()
+
+    def _on_delivered(self, report: parcels.DeliverReport | None, error: Exception | None) -> None:
+        if error is not None or report is None:
+            self._failed(self.tr("Could not deliver the parcel"))(error or RuntimeError())
+            return
+        self.message.emit(self.tr("Delivered. The answer is {file}, beside the parcel: give it back "
+                                  "with the stick.").format(file=report.answer_path.name))
+
+    # --- failures -------------------------------------------------------------------
+
+    def _failed(self, what: str) -> Callable[[Exception], None]:
+        def report(exc: Exception) -> None:
+            log_failure(what, exc)
+            self.message.emit(self.tr("{what}: {why}").format(what=what, why=self.explain(exc)))
+
+        return report
+
+    def explain(self, exc: Exception) -> str:
+        """A refusal in the user's language: what is wrong and what to do."""
+        reasons: list[tuple[type[Exception], str]] = [
+            (ParcelNotReady, self.tr("this computer has not signed in since parcels came; sign in once "
+                                     "with a connection")),
+            (NotAParcel, self.tr("this file is not a parcel of this kind (an answer is imported, an "
+                                 "outgoing parcel is delivered)")),
+            (ParcelTruncated, self.tr("the file is cut short; copy it again from the stick")),
+            (ParcelTampered, self.tr("the file is damaged or was changed; nothing was applied")),
+            (ParcelForeign, self.tr("this parcel belongs to another computer or account")),
+            (ParcelExpired, self.tr("this parcel is too old; export a new one")),
+            (ParcelTooNew, self.tr("this parcel comes from a newer Fieldbook; update Fieldbook")),
+            (ParcelTooLarge, self.tr("this parcel is too large")),
+            (OSError, self.tr("the file cannot be read or written ({error})").format(error=exc)),
+        ]
+        for kind, reason in reasons:
+            if isinstance(exc, kind):
+                return reason
+        if isinstance(exc, SyncError | ParcelError):
+            return str(exc)
+        return self.tr("an unexpected error; the log has the details")
+
+
+def parcels_ui(window: MainWindow, store: Store, runner: TaskRunner, sync: SyncController) -> ParcelsUi:
+    """The parcel actions wired into the window, as ``application.py`` (and
+    the screenshots) set them up: before Preferences in the File menu,
+    delivering with the sync session's sign-in, and an import refreshing
+    the list and the sync status."""
+    ui = ParcelsUi(window, store, runner, api_client=sync.api_client,
+                   menu=window.findChild(QMenu, "menu_file"),
+                   before=window.findChild(QAction, "action_preferences"),
+                   flush=window.editor.flush)
+    ui.message.connect(window.show_message)
+
+    def refresh(_report: object) -> None:
+        window.refresh_records()
+        sync.parcel_imported()
+
+    ui.imported.connect(refresh)
+    return ui
