@@ -32,6 +32,11 @@ ROLE_OUTGOING = "outgoing"
 AUTH_HEADER = "X-Fieldbook-Auth"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 SOCKET_TIMEOUT_S = 20.0
+# Wrong pairing codes a session takes before it stops sharing: a person
+# mistyping a few times is fine, a stranger trying codes gets ten of the
+# million and then nothing (the fellow starts sharing again for a new code).
+MAX_WRONG_CODES = 10
+LOCKED_MESSAGE = b"too many wrong pairing codes: sharing stopped"
 
 ParcelSource = Callable[[], bytes]
 AnswerSink = Callable[[bytes], bytes]
@@ -69,12 +74,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _exchange(self, method: str) -> None:
         owner = self.server.owner
         if not owner.sharing:
-            return self._reply(503, b"sharing is off")
+            return self._reply(503, LOCKED_MESSAGE if owner.locked else b"sharing is off")
         body = self._read_body()
         if body is None:
             return None
         expected = request_mac(owner.pairing_code, owner.session_id, method, self.path, body)
-        if not hmac.compare_digest(expected, self.headers.get(AUTH_HEADER, "")):
+        if not owner.check_code(hmac.compare_digest(expected, self.headers.get(AUTH_HEADER, ""))):
             return self._reply(403, b"wrong pairing code")
         if not owner.exchange_lock.acquire(blocking=False):
             return self._reply(409, b"another exchange is in progress")
@@ -134,10 +139,15 @@ class Announcer:
         parcel_source: ParcelSource,
         answer_sink: AnswerSink,
         interface: str = "127.0.0.1",
+        on_locked: Callable[[], None] = lambda: None,
     ) -> None:
         self.parcel_source = parcel_source
         self.answer_sink = answer_sink
         self.interface = interface
+        self.on_locked = on_locked  # called once, on the exchange's thread, when sharing stops
+        self.locked = False
+        self._wrong = 0
+        self._wrong_lock = threading.Lock()
         self.session_id = secrets.token_hex(8)
         self.pairing_code = new_pairing_code()
         self.exchange_lock = threading.Lock()
@@ -146,6 +156,22 @@ class Announcer:
         self._thread: threading.Thread | None = None
         self._zeroconf: Zeroconf | None = None
         self._info: ServiceInfo | None = None
+
+    def check_code(self, right: bool) -> bool:
+        """Count a request's pairing code; after MAX_WRONG_CODES wrong ones in
+        a row sharing stops (every later request: 503) and ``on_locked`` says so."""
+        with self._wrong_lock:
+            if right:
+                self._wrong = 0
+                return True
+            self._wrong += 1
+            locking = self._wrong >= MAX_WRONG_CODES and not self.locked
+            if locking:
+                self.locked, self.sharing = True, False
+        if locking:
+            log.warning("Sharing stopped after %d wrong pairing codes", MAX_WRONG_CODES)
+            self.on_locked()
+        return False
 
     @property
     def port(self) -> int:

@@ -120,3 +120,37 @@ def test_mac_binds_method_path_and_body() -> None:
     assert mac != lan.request_mac("123457", "abc", "PUT", "/answer", b"x")
     assert mac != lan.request_mac("123456", "abd", "PUT", "/answer", b"x")
     assert len(lan.new_pairing_code()) == 6
+
+
+def _get_parcel(announcer: lan.Announcer, code: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", announcer.port, timeout=HANG_BOUND_S)
+    try:
+        mac = lan.request_mac(code, announcer.session_id, "GET", "/parcel", b"")
+        connection.request("GET", "/parcel", headers={lan.AUTH_HEADER: mac})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+def test_sharing_stops_after_too_many_wrong_codes() -> None:
+    """A stranger on the hotspot guessing codes gets MAX_WRONG_CODES tries,
+    then nothing, not even with the right code; a few typos in between right
+    ones do not stop a trainer."""
+    locked = threading.Event()
+    announcer = lan.Announcer(lambda: PARCEL, lambda _answer: b"{}", on_locked=locked.set)
+    announcer.start()
+    try:
+        code = announcer.pairing_code
+        wrong = "000000" if code != "000000" else "111111"
+        for _typo in range(lan.MAX_WRONG_CODES - 1):
+            assert _get_parcel(announcer, wrong)[0] == 403
+        assert _get_parcel(announcer, code) == (200, PARCEL)  # the right one: the count starts again
+        for _guess in range(lan.MAX_WRONG_CODES - 1):
+            assert _get_parcel(announcer, wrong)[0] == 403
+        assert not locked.is_set() and announcer.sharing
+        assert _get_parcel(announcer, wrong)[0] == 403  # the tenth in a row
+        assert locked.is_set() and announcer.locked and not announcer.sharing
+        assert _get_parcel(announcer, code) == (503, lan.LOCKED_MESSAGE)
+    finally:
+        announcer.close()
