@@ -157,6 +157,24 @@ class Laptop:
                 model.writes.append(Write(step, self.name, record_id, name, value, after[name],
                                           before.get(name)))
 
+    def delete_one(self, model: Model, step: int, rng: random.Random, live: list[tuple[str, str]]) -> None:
+        """Delete one of ``live`` (a random choice), and tell the model."""
+        rid, _ = rng.choice(live)
+        before = _versions(self.store, rid)
+        self.store.delete(rid)
+        self.record_writes(model, step, rid, before, {"deleted": True})
+        model.log.append(f"{step}: {self.name} deletes {rid[:8]}")
+
+    def restore_one(self, model: Model, step: int, rng: random.Random) -> None:
+        """Restore one of this user's deleted records, if any, and tell the model."""
+        gone = _records(self.store, self.user_id, deleted=True)
+        if gone:
+            rid, _ = rng.choice(gone)
+            before = _versions(self.store, rid)
+            self.store.restore(rid)
+            self.record_writes(model, step, rid, before, {"deleted": False})
+            model.log.append(f"{step}: {self.name} restores {rid[:8]}")
+
 
 def run_scenario(seed: int, steps: int, live_server: LiveServer, machine: MakeMachine, model: Model) -> None:
     rng = random.Random(seed)
@@ -216,19 +234,9 @@ def run_scenario(seed: int, steps: int, live_server: LiveServer, machine: MakeMa
             laptop.record_writes(model, step, rid, before, values)
             model.log.append(f"{step}: {laptop.name} edits {rid[:8]} {values}")
         elif op == "delete" and live:
-            rid, _ = rng.choice(live)
-            before = _versions(laptop.store, rid)
-            laptop.store.delete(rid)
-            laptop.record_writes(model, step, rid, before, {"deleted": True})
-            model.log.append(f"{step}: {laptop.name} deletes {rid[:8]}")
+            laptop.delete_one(model, step, rng, live)
         elif op == "restore":
-            gone = _records(laptop.store, laptop.user_id, deleted=True)
-            if gone:
-                rid, _ = rng.choice(gone)
-                before = _versions(laptop.store, rid)
-                laptop.store.restore(rid)
-                laptop.record_writes(model, step, rid, before, {"deleted": False})
-                model.log.append(f"{step}: {laptop.name} restores {rid[:8]}")
+            laptop.restore_one(model, step, rng)
         elif op == "offline":
             laptop.offline = not laptop.offline
             model.log.append(f"{step}: {laptop.name} goes {'offline' if laptop.offline else 'online'}")

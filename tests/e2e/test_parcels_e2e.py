@@ -280,19 +280,9 @@ def test_random_parcels_and_direct_syncs_converge(
                 laptop.record_writes(model, step, rid, before, values)
                 model.log.append(f"{step}: {laptop.name} edits {rid[:8]} {sorted(values)}")
             elif op == "delete" and live:
-                rid, _ = rng.choice(live)
-                before = _versions(laptop.store, rid)
-                laptop.store.delete(rid)
-                laptop.record_writes(model, step, rid, before, {"deleted": True})
-                model.log.append(f"{step}: {laptop.name} deletes {rid[:8]}")
+                laptop.delete_one(model, step, rng, live)
             elif op == "restore":
-                gone = _records(laptop.store, laptop.user_id, deleted=True)
-                if gone:
-                    rid, _ = rng.choice(gone)
-                    before = _versions(laptop.store, rid)
-                    laptop.store.restore(rid)
-                    laptop.record_writes(model, step, rid, before, {"deleted": False})
-                    model.log.append(f"{step}: {laptop.name} restores {rid[:8]}")
+                laptop.restore_one(model, step, rng)
             elif op == "sync" and (name != "A" or rng.random() < 0.25):
                 report = laptop.machine.laptop.sync(confirm_mass_delete=lambda c, t: True)
                 model.log.append(f"{step}: {laptop.name} syncs directly: {report.summary()}")
