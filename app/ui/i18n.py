@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from app.errors import ValidationFailed
 from app.i18n_marker import QT_TRANSLATE_NOOP
 from app.models.fields import KINDS, STATUS_LABELS, FieldSpec, Kind, Status
 from app.models.validation import Problem
@@ -103,6 +104,14 @@ def tr_kind(kind: str, *, plural: bool = True) -> str:
 
 def tr_problem(problem: Problem) -> str:
     return QCoreApplication.translate("Validation", problem.message).format(**problem.args)
+
+
+def tr_error(exc: Exception) -> str:
+    """What a failed write says to the user: a refused value's problems in
+    their language, anything else as the error says it."""
+    if isinstance(exc, ValidationFailed):
+        return " ".join(tr_problem(p) if isinstance(p, Problem) else str(p) for p in exc.problems.values())
+    return str(exc)
 
 
 def local_time(value: dt.datetime) -> dt.datetime:

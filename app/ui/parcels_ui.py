@@ -31,10 +31,12 @@ from app.errors import (
     ParcelTooLarge,
     ParcelTooNew,
     ParcelTruncated,
+    ValidationFailed,
 )
 from app.models.store import Store
 from app.sync import parcels
 from app.sync.errors import SyncError
+from app.ui.i18n import tr_error
 from app.ui.main_window import MainWindow
 from app.ui.sync_controller import SyncController
 from app.ui.tasks import TaskRunner, log_failure
@@ -210,8 +212,8 @@ class ParcelsUi(QObject):
         for kind, reason in reasons:
             if isinstance(exc, kind):
                 return reason
-        if isinstance(exc, SyncError | ParcelError):
-            return str(exc)
+        if isinstance(exc, SyncError | ParcelError | ValidationFailed):
+            return tr_error(exc)
         return self.tr("an unexpected error; the log has the details")
 
 

@@ -15,12 +15,10 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from app.errors import ValidationFailed
 from app.models.fields import Kind
 from app.models.store import RecordData, Store
-from app.models.validation import Problem
 from app.ui.editors import RecordEditor
-from app.ui.i18n import tr_problem
+from app.ui.i18n import tr_error
 from app.ui.settings_dialog import author_name
 from app.ui.tasks import TaskRunner, log_failure
 
@@ -96,10 +94,7 @@ class RecordCommands(QObject):
     def _failed(self, message: str) -> Callable[[Exception], None]:
         def report(exc: Exception) -> None:
             log_failure(message, exc)
-            error = (" ".join(tr_problem(p) if isinstance(p, Problem) else str(p)
-                              for p in exc.problems.values())
-                     if isinstance(exc, ValidationFailed) else str(exc))
-            self.message.emit(self.tr("{what}: {error}").format(what=message, error=error))
+            self.message.emit(self.tr("{what}: {error}").format(what=message, error=tr_error(exc)))
 
         return report
 

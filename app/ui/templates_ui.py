@@ -30,15 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import FieldbookError, ValidationFailed
+from app.errors import FieldbookError
 from app.models import templates
 from app.models.fields import LISTED_KINDS, Kind
 from app.models.store import RecordData, Store
 from app.models.templates import Template
-from app.models.validation import Problem
 from app.sync import replica
 from app.ui.editors import RecordEditor
-from app.ui.i18n import tr_problem
+from app.ui.i18n import tr_error
 from app.ui.settings_dialog import author_name
 from app.ui.tasks import TaskRunner, log_failure
 
@@ -358,10 +357,7 @@ class TemplateActions(QObject):
     def _failed(self, what: str) -> Callable[[Exception], None]:
         def report(exc: Exception) -> None:
             log_failure(what, exc)
-            error = (" ".join(tr_problem(p) if isinstance(p, Problem) else str(p)
-                              for p in exc.problems.values())
-                     if isinstance(exc, ValidationFailed) else str(exc))
-            self.message.emit(self.tr("{what}: {error}").format(what=what, error=error))
+            self.message.emit(self.tr("{what}: {error}").format(what=what, error=tr_error(exc)))
 
         return report
 
