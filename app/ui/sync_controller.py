@@ -916,7 +916,7 @@ class SyncController(BackgroundStatus):
         # IDLE or SYNCED: what the engine last confirmed.
         when = replica.sync_meta(self._store).last_synced_at
         text = describe_synced(when) if when is not None else self.tr("Sync: not synced yet")
-        by_parcel = parcels.parcel_status(self._store).synced_by_parcel_at
+        by_parcel = parcels.synced_by_parcel_at(self._store)  # one row: this runs on every update
         if by_parcel is not None and (when is None or by_parcel > when):
             text = describe_synced(by_parcel, by_parcel=True)
         waiting = self.pending_count()
