@@ -41,6 +41,11 @@ Decision = Literal["approve", "return"]
 # by the server when it applies the owner's status change.
 CLIENT_ACTIONS: Final = ("approve", "return", "comment")
 DEFAULT_STALE_DAYS: Final = 7
+# The outcome of a trainer's entry handed over by a laptop in the same room
+# (docs/parcels.md): shown "pending server confirmation" until the server's
+# copy arrives in a pull and replaces it (same id), or the trainer's laptop
+# says the server refused it.
+PROVISIONAL: Final = "provisional"
 # Meta keys of the signed-in account (written by app.sync.replica.set_account;
 # read here by name so the store layer does not import the sync layer).
 USER_ID_KEY: Final = "user_id"
@@ -82,6 +87,11 @@ class ReviewEntry:
     @property
     def superseded(self) -> bool:
         return self.outcome == "superseded"
+
+    @property
+    def provisional(self) -> bool:
+        """A trainer's entry handed over in the room, not yet confirmed by the server."""
+        return self.outcome == PROVISIONAL
 
 
 @dataclass(frozen=True)
@@ -374,6 +384,76 @@ def pending_reviews(store: Store) -> int:
     stmt = select(func.count()).select_from(Review).where(Review.pending.is_(True))
     with store.reading() as session:
         return int(session.execute(stmt).scalar_one())
+
+
+# --- handed over in the room --------------------------------------------------
+
+
+def _written_at(text_: object) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(str(text_))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def add_provisional(store: Store, entries: Sequence[Mapping[str, Any]], *, author_id: int,
+                    author: str) -> int:
+    """Keep a trainer's entries handed over in the room (``PushReview``
+    shapes, checked already) as ``provisional``, in one transaction. Only
+    entries on this user's own live records, by someone else, are kept; an
+    id already here (the server's copy, or handed before) is left as it is.
+    Nothing here changes a record. Returns how many were added."""
+    added = 0
+    with store.writing() as work:
+        session = work.session
+        me = _me(session)
+        if me.id is None or author_id == me.id:
+            return 0
+        for entry in entries:
+            record = session.get(Record, str(entry["record_id"]))
+            written = _written_at(entry.get("written_at"))
+            if (record is None or record.deleted or not _is_mine(record, me) or written is None
+                    or entry["action"] not in CLIENT_ACTIONS or len(entry["body"]) > MAX_REVIEW_BODY
+                    or session.get(Review, str(entry["id"])) is not None):
+                continue
+            session.add(Review(
+                id=str(entry["id"]), record_id=record.id, author_id=author_id, author=author,
+                action=entry["action"], body=entry["body"], basis=list(entry.get("basis") or []),
+                outcome=PROVISIONAL, reason="", at=None, written_at=written, seq=None, pending=False,
+                seen=False,
+            ))
+            added += 1
+    if added:
+        log.info("Kept %d review entr(y/ies) by %s handed over nearby, pending the server", added, author)
+    return added
+
+
+def withdraw_provisional(store: Store, ids: Sequence[str]) -> int:
+    """Drop handed-over entries the server refused (the trainer's laptop says
+    so at the next meeting); a confirmed copy is never dropped."""
+    if not ids:
+        return 0
+    with store.writing() as work:
+        result = work.session.execute(
+            _REVIEWS.delete().where(_REVIEWS.c.id.in_(list(ids)), _REVIEWS.c.outcome == PROVISIONAL))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def provisional_count(store: Store) -> int:
+    """Handed-over entries still waiting for the server's copy."""
+    stmt = select(func.count()).select_from(Review).where(Review.outcome == PROVISIONAL)
+    with store.reading() as session:
+        return int(session.execute(stmt).scalar_one())
+
+
+def owners(store: Store, record_ids: Sequence[str]) -> dict[str, int | None]:
+    """``record id -> owner`` for those of ``record_ids`` held here."""
+    if not record_ids:
+        return {}
+    with store.reading() as session:
+        rows = session.execute(select(Record.id, Record.owner_id).where(Record.id.in_(list(record_ids))))
+        return dict(rows.all())
 
 
 # --- unread -------------------------------------------------------------------

@@ -79,8 +79,10 @@ CHUNK_BYTES: Final = 64 * 1024  # plaintext per chunk: memory bound for reading 
 MAX_ATTACHMENTS: Final = 400  # listed in the one-chunk envelope; more go in the next parcel
 MAX_PAYLOAD_INFLATED: Final = 256 * 1024 * 1024  # default bound on the inflated payload
 
-Kind = Literal["outgoing", "answer"]
-_KIND_CODES: Final[dict[Kind, int]] = {"outgoing": 1, "answer": 2}
+# ``local``: between two laptops in one room (app/protocol/peer_parcels.py),
+# sealed for a laptop and signed by another whose key the server certified.
+Kind = Literal["outgoing", "answer", "local"]
+_KIND_CODES: Final[dict[Kind, int]] = {"outgoing": 1, "answer": 2, "local": 3}
 _KIND_NAMES: Final[dict[int, Kind]] = {code: name for name, code in _KIND_CODES.items()}
 
 _HEADER = struct.Struct(">8sHBB16s32s8sQ")
@@ -555,6 +557,15 @@ SignerOf = Callable[[dict[str, Any]], Ed25519PublicKey]
 sender costs one chunk."""
 
 
+def wrong_kind_message(kind: Kind) -> str:
+    """What to say when a parcel of ``kind`` is handed where another belongs."""
+    if kind == "answer":
+        return "This is an answer parcel: import it on the laptop that made the parcel."
+    if kind == "local":
+        return "This parcel is for a laptop nearby, not for the server or a file import."
+    return "This is an outgoing parcel: deliver it to the server, it cannot be imported."
+
+
 def _open(stream: ByteSource, kind: Kind, agreement: X25519PrivateKey, signer_of: SignerOf,
           save_attachment: AttachmentSink | None) -> tuple[ParcelHeader, _Opened]:
     """Decrypt, check the shape, the sender and the signature. Anyone who
@@ -565,9 +576,7 @@ def _open(stream: ByteSource, kind: Kind, agreement: X25519PrivateKey, signer_of
     head = _read_up_to(stream, HEADER_BYTES)
     header, ephemeral, hint = _parse_header(head)
     if header.kind != kind:
-        raise NotAParcel("This is an answer parcel: import it on the laptop that made the parcel."
-                         if header.kind == "answer" else
-                         "This is an outgoing parcel: deliver it to the server, it cannot be imported.")
+        raise NotAParcel(wrong_kind_message(header.kind))
     recipient = agreement.public_key()
     if _hint(recipient, ephemeral) != hint:
         raise ParcelForeign()
@@ -727,6 +736,39 @@ class AnswerPayload(TypedDict):
     pull: list[PullResponse]
 
 
+def seal_parcel(kind: Kind, payload: bytes, recipient: X25519PublicKey, signing: Ed25519PrivateKey,
+                envelope: dict[str, Any], *, parcel_id: str) -> bytes:
+    """A parcel of any kind as bytes, for formats built on this one
+    (``peer_parcels``): ``envelope`` needs ``user``, ``device_id`` and
+    ``signer``; the format adds its own fields."""
+    out = io.BytesIO()
+    _write(out, kind, parcel_id, recipient, signing, envelope, payload, ())
+    return out.getvalue()
+
+
+def open_parcel(data: bytes, kind: Kind, agreement: X25519PrivateKey,
+                signer_of: Callable[[dict[str, Any]], Ed25519PublicKey], *,
+                max_payload: int = MAX_PAYLOAD_INFLATED) -> tuple[ParcelInfo, dict[str, Any], bytes]:
+    """Open a parcel of any kind: (facts, the whole envelope, the inflated
+    payload). ``signer_of(envelope)`` names the key that must have signed it
+    or raises a ``ParcelError``."""
+    header, opened = _open(io.BytesIO(data), kind, agreement, signer_of, None)
+    return _info(header, opened), opened.envelope, _inflate(opened.compressed, max_payload)
+
+
+def sealed_for(data: bytes, recipient: X25519PublicKey) -> bool:
+    """Whether the parcel's clear hint names ``recipient``: how a courier
+    holding a device's *public* key picks that device's answers, without
+    opening anything (authenticates nothing)."""
+    if len(data) < HEADER_BYTES:
+        return False
+    try:
+        _header, ephemeral, hint = _parse_header(data[:HEADER_BYTES])
+    except ParcelError:
+        return False
+    return _hint(recipient, ephemeral) == hint
+
+
 def new_parcel_id() -> str:
     """A random id: the server's key for applying a parcel once."""
     return str(uuid.uuid4())
@@ -753,11 +795,15 @@ __all__ = [
     "new_parcel_id",
     "open_answer",
     "open_outgoing",
+    "open_parcel",
     "peek",
     "read_answer",
     "read_outgoing",
     "seal_answer",
     "seal_outgoing",
+    "seal_parcel",
+    "sealed_for",
     "write_answer",
     "write_outgoing",
+    "wrong_kind_message",
 ]

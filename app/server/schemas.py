@@ -135,6 +135,10 @@ class TokenResponse(BaseModel):
     parcel_keys_registered: bool = Field(
         default=False, description="sign-in only: the device's parcel keys were registered"
     )
+    device_certificate: str | None = Field(
+        default=None, description="sign-in only: the server's certificate of the device's parcel keys, "
+        "shown to laptops in the same room (docs/parcels.md)"
+    )
 
 
 class HealthResponse(BaseModel):

@@ -139,18 +139,21 @@ class Tokens:
     server_parcel_keys: str | None = None
     server_time: str | None = None
     parcel_keys_registered: bool = False
+    device_certificate: str | None = None  # the server's certificate of this device's keys
 
     @classmethod
     def from_json(cls, data: Any) -> Tokens:
         try:
             notice = data.get("notice")
             keys, when = data.get("server_parcel_keys"), data.get("server_time")
+            certificate = data.get("device_certificate")
             return cls(str(data["access_token"]), str(data["refresh_token"]),
                        float(data.get("expires_in") or 0), UserInfo.from_json(data["user"]),
                        notice if isinstance(notice, str) and notice else None,
                        keys if isinstance(keys, str) and keys else None,
                        when if isinstance(when, str) and when else None,
-                       data.get("parcel_keys_registered") is True)
+                       data.get("parcel_keys_registered") is True,
+                       certificate if isinstance(certificate, str) and certificate else None)
         except (TypeError, KeyError, ValueError, AttributeError):
             raise BadResponse() from None
 

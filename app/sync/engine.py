@@ -726,7 +726,8 @@ def sign_in(
     replica.set_account(store, server_url=server_url, username=user.username, user_id=user.id,
                         role=user.role, display_name=user.display_name)
     parcel_keys.remember_sign_in(store, server_keys=new.server_parcel_keys, server_time=new.server_time,
-                                 registered_for=store.device_id if new.parcel_keys_registered else None)
+                                 registered_for=store.device_id if new.parcel_keys_registered else None,
+                                 certificate=new.device_certificate)
     tokens.save(server_url, user.username, new.refresh_token)
     attach_token_store(client, tokens, server_url, user.username)
     log.info("Signed in to %s as %s (%s)", server_url, user.username, user.role)

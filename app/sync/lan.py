@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import socket
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import ifaddr
 from zeroconf import ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ LOCKED_MESSAGE = b"too many wrong pairing codes: sharing stopped"
 
 ParcelSource = Callable[[], bytes]
 AnswerSink = Callable[[bytes], bytes]
+Hello = Callable[[bytes], bytes]
+
+
+def _no_hello(_body: bytes) -> bytes:
+    raise LanError("this laptop does not introduce itself")
 
 
 class LanError(Exception):
@@ -84,10 +91,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not owner.exchange_lock.acquire(blocking=False):
             return self._reply(409, b"another exchange is in progress")
         try:
-            self._dispatch(method, body)
+            status, reply, ctype = self._dispatch(method, body)
         finally:
+            # Released before the reply is written: the asking laptop's next
+            # request may arrive the moment it has read this one.
             owner.exchange_lock.release()
-        return None
+        return self._reply(status, reply, ctype)
 
     def _read_body(self) -> bytes | None:
         try:
@@ -100,18 +109,21 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
-    def _dispatch(self, method: str, body: bytes) -> None:
+    def _dispatch(self, method: str, body: bytes) -> tuple[int, bytes, str]:
+        """(status, body, content type) of the answer to one request."""
         owner = self.server.owner
+        binary = "application/octet-stream"
         try:
             if method == "GET" and self.path == "/parcel":
-                self._reply(200, owner.parcel_source())
-            elif method == "PUT" and self.path == "/answer":
-                self._reply(200, owner.answer_sink(body), "application/json")
-            else:
-                self._reply(404, b"no such endpoint")
+                return 200, owner.parcel_source(), binary
+            if method == "PUT" and self.path == "/answer":
+                return 200, owner.answer_sink(body), "application/json"
+            if method == "PUT" and self.path == "/hello":
+                return 200, owner.hello(body), binary
+            return 404, b"no such endpoint", binary
         except Exception:  # the callback's failure must not kill the server
             log.exception("lan exchange callback failed")
-            self._reply(500, b"the laptop could not handle the parcel")
+            return 500, b"the laptop could not handle the parcel", binary
 
     def _reply(self, status: int, body: bytes, ctype: str = "application/octet-stream") -> None:
         self.send_response(status)
@@ -140,9 +152,11 @@ class Announcer:
         answer_sink: AnswerSink,
         interface: str = "127.0.0.1",
         on_locked: Callable[[], None] = lambda: None,
+        hello: Hello = _no_hello,
     ) -> None:
         self.parcel_source = parcel_source
         self.answer_sink = answer_sink
+        self.hello = hello  # PUT /hello: the trainer's one-time key in, this laptop's sealed certificate out
         self.interface = interface
         self.on_locked = on_locked  # called once, on the exchange's thread, when sharing stops
         self.locked = False
@@ -212,6 +226,20 @@ class Announcer:
             self._thread = None
 
 
+def local_address() -> str:
+    """The address to share on: this laptop's first IPv4 address on a
+    private network (a hotspot or a school's Wi-Fi), else loopback (sharing
+    then reaches only this laptop, and the dialog says there is no network)."""
+    private: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str):
+                address = ipaddress.IPv4Address(ip.ip)
+                if address.is_private and not address.is_loopback and not address.is_link_local:
+                    private.append(ip.ip)
+    return private[0] if private else "127.0.0.1"
+
+
 @dataclass(frozen=True)
 class Peer:
     """An announcer seen nearby."""
@@ -253,21 +281,24 @@ class Browser:
         self,
         on_added: Callable[[Peer], None],
         on_removed: Callable[[Peer], None],
-        interface: str = "127.0.0.1",
+        interface: str | None = "127.0.0.1",
     ) -> None:
+        """``interface`` None: listen on every network this laptop is on."""
         self.on_added = on_added
         self.on_removed = on_removed
         self.peers: dict[str, Peer] = {}
-        self._zeroconf: Zeroconf | None = Zeroconf(interfaces=[interface])
+        self._zeroconf: Zeroconf | None = (Zeroconf() if interface is None
+                                          else Zeroconf(interfaces=[interface]))
         self._browser = ServiceBrowser(self._zeroconf, SERVICE_TYPE, _Listener(self))
 
+    def hello(self, peer: Peer, code: str, key: bytes) -> bytes:
+        return hello(peer, code, key)
+
     def fetch_parcel(self, peer: Peer, code: str) -> bytes:
-        """GET the fellow's outgoing parcel, authenticated by the pairing code."""
-        return _request(peer, code, "GET", "/parcel", b"")
+        return fetch_parcel(peer, code)
 
     def push_answer(self, peer: Peer, code: str, answer: bytes) -> bytes:
-        """PUT an answer parcel; returns the fellow's import result (JSON bytes)."""
-        return _request(peer, code, "PUT", "/answer", answer)
+        return push_answer(peer, code, answer)
 
     def close(self) -> None:
         """Stop browsing and free the mDNS socket. Idempotent."""
@@ -275,6 +306,22 @@ class Browser:
             self._browser.cancel()
             self._zeroconf.close()
             self._zeroconf = None
+
+
+def hello(peer: Peer, code: str, key: bytes) -> bytes:
+    """PUT a one-time public key; the fellow's laptop answers with its
+    certificate sealed for it (app/protocol/peer_parcels.py)."""
+    return _request(peer, code, "PUT", "/hello", key)
+
+
+def fetch_parcel(peer: Peer, code: str) -> bytes:
+    """GET the fellow's outgoing parcel, authenticated by the pairing code."""
+    return _request(peer, code, "GET", "/parcel", b"")
+
+
+def push_answer(peer: Peer, code: str, answer: bytes) -> bytes:
+    """PUT an answer (or local) parcel; returns the fellow's import result (JSON bytes)."""
+    return _request(peer, code, "PUT", "/answer", answer)
 
 
 def _request(peer: Peer, code: str, method: str, path: str, body: bytes) -> bytes:

@@ -17,14 +17,16 @@ from binascii import Error as Base64Error
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.errors import ParcelKeyInvalid
+from app.errors import ParcelError, ParcelKeyInvalid
 from app.models.orm import Meta, utcnow
 from app.models.store import Store
 from app.protocol.parcel_format import DeviceKeys, ServerPublicKeys
+from app.protocol.peer_parcels import DeviceCertificate, read_certificate
 
 DEVICE_KEYS = "parcel_device_keys"  # base64 of DeviceKeys.to_bytes(): the secret
 SERVER_KEYS = "parcel_server_keys"  # base64 of ServerPublicKeys.to_bytes()
 REGISTERED_DEVICE = "parcel_keys_device"  # the device id the server registered the keys for
+CERTIFICATE = "parcel_certificate"  # the server's certificate of this device's keys (peer_parcels)
 CLOCK_OFFSET = "server_clock_offset"  # seconds: the server's clock minus this laptop's, as last seen
 
 
@@ -70,10 +72,11 @@ def registered_device(store: Store) -> str | None:
 
 
 def remember_sign_in(store: Store, *, server_keys: str | None, server_time: str | None,
-                     registered_for: str | None) -> None:
+                     registered_for: str | None, certificate: str | None = None) -> None:
     """Keep what a sign-in answer said for parcels: the server's public
-    keys, its clock, and whether this device's keys were registered."""
-    values: dict[str, str | None] = {REGISTERED_DEVICE: registered_for}
+    keys, its clock, whether this device's keys were registered, and the
+    server's certificate of them."""
+    values: dict[str, str | None] = {REGISTERED_DEVICE: registered_for, CERTIFICATE: None}
     if server_keys is not None:
         try:
             ServerPublicKeys.from_bytes(b64decode(server_keys, validate=True))
@@ -85,6 +88,40 @@ def remember_sign_in(store: Store, *, server_keys: str | None, server_time: str 
     if server_time:
         with contextlib.suppress(ValueError):
             seen_server_time(store, dt.datetime.fromisoformat(server_time))
+    if certificate is not None:
+        remember_certificate(store, certificate)
+
+
+def _checked_certificate(store: Store, text: str) -> DeviceCertificate | None:
+    """``text`` read with the server's key, if it certifies this store's
+    current keys and device id (a renewed device id voids it)."""
+    server = server_public(store)
+    if server is None:
+        return None
+    try:
+        found = read_certificate(text, server)
+    except ParcelError:
+        return None
+    if found.device_id != store.device_id or found.keys != device_keys(store).public():
+        return None
+    return found
+
+
+def remember_certificate(store: Store, text: object) -> bool:
+    """Keep the server's certificate of this device (from a sign-in or an
+    answer parcel) if it checks out; a newer one replaces the old."""
+    if not isinstance(text, str) or _checked_certificate(store, text) is None:
+        return False
+    with store.writing() as work:
+        _set(work.session, {CERTIFICATE: text})
+    return True
+
+
+def certificate(store: Store) -> DeviceCertificate | None:
+    """What this laptop shows another in the room, or None (sign in once
+    with a connection, or import an answer, to get one)."""
+    text = _get(store, CERTIFICATE)
+    return None if not text else _checked_certificate(store, text)
 
 
 def seen_server_time(store: Store, when: dt.datetime) -> None:
@@ -112,7 +149,7 @@ def server_now(store: Store) -> dt.datetime:
 def forget_registration(store: Store) -> None:
     """After a sign-out: the server dropped this device's key."""
     with store.writing() as work:
-        _set(work.session, {REGISTERED_DEVICE: None})
+        _set(work.session, {REGISTERED_DEVICE: None, CERTIFICATE: None})
 
 
 def _set(session: Session, values: dict[str, str | None]) -> None:

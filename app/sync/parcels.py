@@ -52,6 +52,7 @@ from app.protocol.parcel_format import (
     open_answer,
     peek,
     write_outgoing,
+    wrong_kind_message,
 )
 from app.protocol.sync import (
     MAX_PUSH_CHANGES,
@@ -252,7 +253,7 @@ def _summary(request: PushRequest) -> dict[str, Any]:
             "reviews": list(request.get("reviews") or [])}
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Write beside ``path`` and move it into place: a pulled stick or a full
     disk leaves no half parcel under the name."""
     tmp = path.with_name(f".{path.name}.part")
@@ -287,7 +288,7 @@ def export_parcel(store: Store, path: Path, *, with_files: bool = False,
     parcel_id = new_parcel_id()
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     path = Path(path)
-    _atomic_write(path, lambda out: write_outgoing(
+    atomic_write(path, lambda out: write_outgoing(
         out, body, keys, server, parcel_id=parcel_id, user=str(user_id), device_id=store.device_id,
         created_at=created, expires_at=expires, attachments=[_source(store, f) for f in files]))
     summary = {"device_id": store.device_id, "created_at": created.isoformat(),
@@ -335,7 +336,7 @@ def deliver_parcel(client: ApiClient, path: Path, answer_path: Path | None = Non
     data = path.read_bytes()
     header = peek(data)
     if header.kind != "outgoing":
-        raise NotAParcel("This is an answer parcel: import it on the laptop that made the parcel.")
+        raise NotAParcel(wrong_kind_message(header.kind))
     if on_progress is not None:
         on_progress(ParcelProgress("deliver", 0, len(data)))
     answer, again = client.deliver_parcel(data)
@@ -345,7 +346,7 @@ def deliver_parcel(client: ApiClient, path: Path, answer_path: Path | None = Non
     except NotAParcel:
         raise BadResponse("The server did not answer with an answer parcel.") from None
     target = Path(answer_path) if answer_path is not None else answer_path_for(path)
-    _atomic_write(target, lambda out: out.write(answer))
+    atomic_write(target, lambda out: out.write(answer))
     if on_progress is not None:
         on_progress(ParcelProgress("deliver", len(data), len(data)))
     log.info("Delivered parcel %s; answer in %s", header.parcel_id, target)
@@ -439,9 +440,16 @@ def import_answer(store: Store, path: Path, *, on_progress: Progress = None,
     """Open the answer at ``path`` and apply it (see the module's text).
     Raises a ``ParcelError`` (nothing changed), ``MassDeletePending`` or
     ``ServerReset`` (its pushes confirmed, none of its pages applied)."""
-    data = Path(path).read_bytes()
-    if peek(data).kind != "answer":
-        raise NotAParcel("This is an outgoing parcel: deliver it to the server, it cannot be imported.")
+    return import_answer_data(store, Path(path).read_bytes(), on_progress=on_progress,
+                              confirm_mass_delete=confirm_mass_delete)
+
+
+def import_answer_data(store: Store, data: bytes, *, on_progress: Progress = None,
+                       confirm_mass_delete: Callable[[int, int], bool] | None = None) -> ImportReport:
+    """:func:`import_answer` of an answer in memory (handed over the LAN)."""
+    kind = peek(data).kind
+    if kind != "answer":
+        raise NotAParcel(wrong_kind_message(kind))
     user_id = _user_id(store)
     server = parcel_keys.server_public(store)
     if server is None:
@@ -454,6 +462,7 @@ def import_answer(store: Store, path: Path, *, on_progress: Progress = None,
     except (ValueError, KeyError, TypeError, AssertionError):
         raise BadResponse("The answer's contents are not readable.") from None
     answers = [_answered(PUSH_RESPONSE, answer, "push answer") for answer in raw_answers]
+    parcel_keys.remember_certificate(store, payload.get("certificate"))
     pages = _pages(payload)
     report = ImportReport(str(info.reply_to), info.created_at)
     total = len(pages) + 1

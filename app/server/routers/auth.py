@@ -51,6 +51,7 @@ from app.server.security import (
     verify_password,
 )
 from app.server.sync.batch import dialect_insert
+from app.server.sync.parcels import device_certificate
 from app.server.tables import DeviceKeys, RefreshToken, User
 
 log = logging.getLogger("fieldbook.server")
@@ -61,8 +62,12 @@ INVALID_CREDENTIALS = "The user name or password is not correct."
 
 
 def _tokens(settings: Settings, issued: SessionTokens, notice: str | None = None, *,
-            registered: bool = False) -> TokenResponse:
+            registered: tuple[str, str] | None = None) -> TokenResponse:
+    """``registered``: (device id, base64 keys) this sign-in registered, which
+    the answer then certifies for the laptops in the room."""
     user = issued.user
+    certificate = None if registered is None else device_certificate(
+        settings, user, registered[0], DevicePublicKeys.from_bytes(b64decode(registered[1])))
     return TokenResponse(
         access_token=create_access_token(
             settings, user.id, version=user.token_version, session_id=issued.session_id
@@ -73,7 +78,8 @@ def _tokens(settings: Settings, issued: SessionTokens, notice: str | None = None
         notice="session_revoked_reuse" if notice == NOTICE_REUSE else None,
         server_parcel_keys=b64encode(settings.server_keys().public().to_bytes()).decode("ascii"),
         server_time=settings.now().isoformat(),
-        parcel_keys_registered=registered,
+        parcel_keys_registered=registered is not None,
+        device_certificate=certificate,
     )
 
 
@@ -151,7 +157,8 @@ def login(body: LoginRequest, session: SessionDep, settings: SettingsDep, source
         register_device_keys(session, settings, user, body.device_id, keys)
     session.commit()
     log.info("User %s signed in%s", user.username, "" if keys is None else f" on device {body.device_id}")
-    return _tokens(settings, issued, notice, registered=keys is not None)
+    registered = (body.device_id, keys) if keys is not None and body.device_id is not None else None
+    return _tokens(settings, issued, notice, registered=registered)
 
 
 @router.post("/refresh", response_model=TokenResponse, responses=error_responses(*BODY_ERRORS, 401))

@@ -49,6 +49,7 @@ from app.protocol.parcel_format import (
     read_outgoing,
     seal_answer,
 )
+from app.protocol.peer_parcels import issue_certificate
 from app.protocol.sync import (
     PullRequest,
     PullResponse,
@@ -283,6 +284,16 @@ def _store_files(session: Session, settings: Settings, user: User, info: ParcelI
     return outcome
 
 
+def device_certificate(settings: Settings, user: User, device_id: str, keys: DevicePublicKeys) -> str:
+    """The server's word that ``keys`` are ``device_id`` of ``user``: what a
+    laptop shows another in the room (app/protocol/peer_parcels.py). Issued
+    with every sign-in that registers keys and every answer parcel, so the
+    name and role in it are at most one contact old."""
+    return issue_certificate(settings.server_keys(), user=str(user.id),
+                             name=user.display_name or user.username, role=user.role,
+                             device_id=device_id, keys=keys, issued_at=settings.now())
+
+
 def deliver(session: Session, settings: Settings, data: bytes) -> Delivery:
     """Open, apply and answer one outgoing parcel (see the module's text).
     Raises ``ApiError``: a refused parcel changes nothing."""
@@ -341,12 +352,13 @@ def deliver(session: Session, settings: Settings, data: bytes) -> Delivery:
             extra["push_error"] = error
         if files:
             extra["attachments"] = files
-        body = json.dumps({**answer, **extra}, ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False).encode()
         device = _lookup(session)(info.user, device_id)
         session.rollback()
         if device is None:  # signed out between the opening and now
             raise refusal(ParcelForeign("This parcel's device signed out while it was delivered."))
+        extra["certificate"] = device_certificate(settings, user, device_id, device)
+        body = json.dumps({**answer, **extra}, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode()
         sealed = seal_answer(body, settings.server_keys(), device, parcel_id=new_parcel_id(),
                              reply_to=info.parcel_id, user=info.user, device_id=device_id,
                              created_at=settings.now())
