@@ -3,8 +3,10 @@ loopback, laptops with their own stores, parcel files carried by a second
 laptop. A fellow who never connects (after signing in once) syncs a week of
 work and gets the trainer's comments back through parcels; direct syncs mix
 in; every fault a stick and a courier can cause is refused or harmless; and
-a seeded randomized run mixing parcels and direct syncs, with the fellow's
-clock a year off, converges with every edit accounted for.
+a seeded randomized run mixing parcels, exchanges with the trainer's laptop
+in the same room (real LAN sockets on loopback) and direct syncs, with the
+fellow's clock a year off, converges with every edit and every comment
+accounted for.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from app.models import reviews
 from app.protocol import parcel_format as pf
 from app.server import tables as server_tables
 from app.server.database import make_engine, make_sessionmaker
-from app.sync import parcel_keys, parcels, replica
+from app.sync import nearby, parcel_keys, parcels, replica
 from app.sync.client import ApiClient
 from app.sync.errors import RequestRejected
 from tests.e2e.conftest import Machine, assert_replica_equals_server, server_state
@@ -245,7 +247,19 @@ def test_random_parcels_and_direct_syncs_converge(
     stick = Stick(tmp_path / "stick")
     outgoing: list[Path] = []
     answers: list[Path] = []
+    courier = nearby.Courier(laptops["T"].store, tmp_path / "carried")
+    comments: list[str] = []  # ids of T's comments on li's records
     counter = 0
+
+    def meet(step: int) -> None:
+        """T's laptop in the room with A's: collect, hand back answers and comments."""
+        share = nearby.Sharing(laptops["A"].store, interface="127.0.0.1")
+        code = share.start()
+        try:
+            report = courier.exchange(share.peer(), code)
+        finally:
+            share.close()
+        model.log.append(f"{step}: A meets T nearby: {report.summary()}")
 
     def label() -> str:
         nonlocal counter
@@ -256,10 +270,13 @@ def test_random_parcels_and_direct_syncs_converge(
         for step in range(CASES):
             name = rng.choices(["A", "B", "T"], [0.5, 0.3, 0.2])[0]
             laptop = laptops[name]
-            op = rng.choices(["create", "edit", "delete", "restore", "sync", "export", "deliver", "import"],
-                             [0.14, 0.3, 0.04, 0.03, 0.14, 0.12, 0.12, 0.11])[0]
-            if op in ("export", "deliver", "import"):
+            op = rng.choices(["create", "edit", "delete", "restore", "sync", "export", "deliver", "import",
+                              "nearby", "comment", "courier"],
+                             [0.13, 0.27, 0.04, 0.03, 0.13, 0.09, 0.09, 0.08, 0.07, 0.04, 0.03])[0]
+            if op in ("export", "deliver", "import", "nearby"):
                 laptop = laptops["A"]
+            elif op in ("comment", "courier"):
+                laptop = laptops["T"]
             live = _records(laptop.store, laptop.user_id, deleted=False)
             if op == "create" or (op == "edit" and not live):
                 kind = rng.choice(list(FIELDS))
@@ -294,6 +311,21 @@ def test_random_parcels_and_direct_syncs_converge(
                 answers.append(carry(laptops["T"].machine, parcel,
                                      tmp_path / f"answer-{step}.fbparcel"))
                 model.log.append(f"{step}: T delivers {parcel.name}")
+            elif op == "nearby":
+                meet(step)
+            elif op == "comment":
+                theirs = _owned_by(laptop.store, laptops["A"].user_id)
+                if not theirs:  # nothing of li's here yet: T syncs in town first
+                    laptop.machine.laptop.sync(confirm_mass_delete=lambda c, t: True)
+                    theirs = _owned_by(laptop.store, laptops["A"].user_id)
+                if theirs:
+                    rid, _kind = rng.choice(theirs)
+                    comments.append(reviews.add_comment(laptop.store, rid, f"评语 {label()}").id)
+                    model.log.append(f"{step}: T comments on {rid[:8]}")
+            elif op == "courier":
+                round_ = courier.deliver_all(ApiClient(laptop.machine.laptop.client.base_url))
+                model.log.append(f"{step}: T delivers {round_.delivered} carried parcel(s), "
+                                 f"{len(round_.refused)} refused")
             elif op == "import" and answers:
                 answer = rng.choice(answers[-3:])
                 imported = parcels.import_answer(laptop.store, answer, confirm_mass_delete=lambda c, t: True)
@@ -307,13 +339,30 @@ def test_random_parcels_and_direct_syncs_converge(
             parcels.import_answer(laptops["A"].store, answer, confirm_mass_delete=lambda c, t: True)
         for other in ("B", "T"):
             laptops[other].machine.laptop.sync(confirm_mass_delete=lambda c, t: True)
+        # ...and once more through the room: what T carries goes back, nothing stays provisional.
+        meet(CASES)
+        courier.deliver_all(ApiClient(laptops["T"].machine.laptop.client.base_url))
+        meet(CASES + 1)
         state = server_state(live_server)
         check(_seen_twins_accounted(model), list(laptops.values()), state)
+        on_server = [rid for rid, _body in server_reviews(live_server)]
+        # Every comment T made is on the server once, unless the server refused it
+        # (its record deleted meanwhile: gone from T's store too); the village
+        # laptop holds none still waiting, and none the server does not have.
+        kept = set(_review_ids(laptops["T"].store)) & set(comments)
+        assert kept <= set(on_server) and len(on_server) == len(set(on_server))
+        assert not (set(comments) - kept) & set(on_server)
+        village = [e for rid in _owned_by(laptops["A"].store, laptops["A"].user_id)
+                   for e in reviews.thread(laptops["A"].store, rid[0])]
+        assert not [e for e in village if e.provisional], "a handed comment never confirmed"
+        assert {e.id for e in village if e.action == "comment"} <= set(on_server)
         # Nothing applied twice: each device's high-water mark is its own newest change.
         for laptop in laptops.values():
             assert state.devices.get(laptop.store.device_id, 0) <= _newest(laptop)
         assert sum("exports" in line for line in model.log) >= 10
         assert sum("imports" in line for line in model.log) >= 10
+        assert sum("meets T nearby" in line for line in model.log) >= 10
+        assert sum("T comments" in line for line in model.log) >= 5
     except AssertionError as exc:
         raise AssertionError(f"seed={seed}: {exc}\nlast steps:\n{model.tail(400)}") from exc
 
@@ -338,3 +387,20 @@ def _newest(laptop: Laptop) -> int:
     from app.sync.engine import newest_change
 
     return newest_change(laptop.store)
+
+
+def _owned_by(store: Any, owner: int | None) -> list[tuple[str, str]]:
+    """(id, kind) of the live records of ``owner`` on this laptop."""
+    from app.models.orm import Record
+
+    with store.reading() as session:
+        rows = session.execute(select(Record.id, Record.kind).where(
+            Record.deleted.is_(False), Record.owner_id == owner).order_by(Record.id)).all()
+    return [(rid, kind) for rid, kind in rows]
+
+
+def _review_ids(store: Any) -> list[str]:
+    from app.models.orm import Review
+
+    with store.reading() as session:
+        return list(session.scalars(select(Review.id)))

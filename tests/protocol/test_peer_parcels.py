@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 
 import pytest
 
@@ -53,20 +54,20 @@ def test_a_certificate_of_another_server_or_changed_is_refused() -> None:
             read_certificate(junk, SERVER.public())
 
 
-def local_for(recipient: DeviceKeys, payload: dict[str, object], sender: DeviceKeys = TRAINER,
+def local_for(recipient: DeviceKeys, payload: Mapping[str, object], sender: DeviceKeys = TRAINER,
               cert: DeviceCertificate | None = None) -> bytes:
     return seal_local(json.dumps(payload).encode(), sender, cert or certify(sender),
                       recipient.public().agreement, created_at=NOW)
 
 
 def test_a_local_parcel_opens_for_its_recipient_only() -> None:
-    payload = {"reviews": [], "withdrawn": []}
+    payload: dict[str, list[str]] = {"reviews": [], "withdrawn": []}
     data = local_for(FELLOW, payload)
     assert peek(data).kind == "local"
     assert sealed_for(data, FELLOW.public().agreement) and not sealed_for(data, TRAINER.public().agreement)
     info, sender, raw = open_local(data, FELLOW.agreement, SERVER.public())
     assert sender.name == "赵老师" and info.user == "7" and info.created_at == NOW
-    assert read_local_answer(raw) == payload
+    assert dict(read_local_answer(raw)) == payload
     with pytest.raises(ParcelForeign):
         open_local(data, DeviceKeys.generate().agreement, SERVER.public())
     with pytest.raises(ParcelForeign):  # the certificate is checked with *our* server's key

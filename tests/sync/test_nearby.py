@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from app.errors import ParcelForeign, ParcelNotReady
-from app.protocol.peer_parcels import seal_local
 from app.models import reviews
 from app.models.store import Store
+from app.protocol.peer_parcels import seal_local
 from app.sync import lan, nearby, parcel_keys, replica
 from app.sync.engine import sign_out
 from tests.sync.conftest import Laptop, LiveServer
@@ -71,7 +71,8 @@ def test_a_village_visit_and_the_next_one(live_server: LiveServer, laptop: MakeL
     # her record is as it was (only the server changes its status).
     thread = reviews.thread(li.store, record)
     handed = [e for e in thread if e.provisional]
-    assert sorted(e.action for e in handed) == ["approve", "comment"] and all(e.author == "zhao 老师" for e in handed)
+    assert sorted(e.action for e in handed) == ["approve", "comment"]
+    assert all(e.author == "zhao 老师" for e in handed)
     assert li.store.get(record).status == "submitted"
     assert replica.pending_count(li.store) == 3  # nothing of hers confirmed yet
 
@@ -151,8 +152,9 @@ def test_what_nobody_vouched_for_is_refused(live_server: LiveServer, laptop: Mak
     li_keys = parcel_keys.device_keys(li.store).public()
     wang_cert = parcel_keys.certificate(wang.store)
     assert wang_cert is not None
-    entries = [{"id": str(uuid.uuid4()), "record_id": record, "action": action, "body": "我觉得可以",
-                "basis": [], "written_at": "2026-12-07T08:00:00+00:00"} for action in ("approve", "comment")]
+    entries: list[dict[str, object]] = [
+        {"id": str(uuid.uuid4()), "record_id": record, "action": action, "body": "我觉得可以",
+         "basis": [], "written_at": "2026-12-07T08:00:00+00:00"} for action in ("approve", "comment")]
     local = seal_local(json.dumps({"reviews": entries, "withdrawn": []}).encode(),
                        parcel_keys.device_keys(wang.store), wang_cert, li_keys.agreement,
                        created_at=dt.datetime.now(dt.UTC))
@@ -176,8 +178,7 @@ def _fellow_process(store_path: str, info: Queue[object], stop: Event) -> None:
     events: list[str] = []
     share = nearby.Sharing(store, lambda e: events.append(e.kind), interface="127.0.0.1")
     code = share.start()
-    assert share._announcer is not None  # noqa: SLF001
-    info.put((share._announcer.session_id, code))  # noqa: SLF001
+    info.put((share.peer().session_id, code))
     stop.wait(HANG_BOUND_S * 4)
     share.close()
     info.put(events)
@@ -207,7 +208,9 @@ def test_discovered_and_exchanged_between_two_processes(live_server: LiveServer,
 
     browser = lan.Browser(added, lambda _p: None)
     try:
-        session_id, code = info.get(timeout=HANG_BOUND_S)  # type: ignore[misc]
+        started = info.get(timeout=HANG_BOUND_S)
+        assert isinstance(started, tuple)
+        session_id, code = str(started[0]), str(started[1])
         with changed:
             assert changed.wait_for(lambda: session_id in found, HANG_BOUND_S), "not discovered"
         report = nearby.Courier(zhao.store).exchange(found[session_id], code)
