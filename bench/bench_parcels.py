@@ -1,7 +1,8 @@
 """Sync parcels: the size of an outgoing parcel of 500 changed records
 against the gzip floor of those records, the time to seal and open it, and
 the time of a whole round trip through a real server: export, deliver,
-import (app/sync/parcels.py).
+import (app/sync/parcels.py); and the same through a trainer's laptop in the
+room (app/sync/nearby.py over loopback sockets).
 
     .venv/bin/python -m bench.bench_parcels [--records 500] [--runs 5] [--no-write]
 
@@ -135,7 +136,9 @@ def round_trip(records: int, runs: int) -> dict[str, Any]:
     from app.server.database import make_engine, make_sessionmaker, run_migrations
 
     root = Path(__file__).resolve().parents[1]
-    times: dict[str, list[float]] = {"export": [], "deliver": [], "import": []}
+    times: dict[str, list[float]] = {"export": [], "deliver": [], "import": [],
+                                     "meet_collect": [], "carried_deliver": [], "meet_answer": []}
+    sizes: dict[str, list[int]] = {"lan_up": [], "lan_answer": []}
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
         db = base / "server.db"
@@ -144,9 +147,12 @@ def round_trip(records: int, runs: int) -> dict[str, Any]:
         engine = make_engine(f"sqlite:///{db}")
         with make_sessionmaker(engine)() as session:
             admin.create_cohort(session, "一班")
+            admin.create_user(session, "zhao", "bench-password", "trainer", "赵老师")
+            admin.assign(session, "zhao", "一班")
             for run in range(runs):
-                admin.create_user(session, f"li{run}", "bench-password", "fellow", f"李{run}")
-                admin.assign(session, f"li{run}", "一班")
+                for name in (f"li{run}", f"wang{run}"):
+                    admin.create_user(session, name, "bench-password", "fellow", name)
+                    admin.assign(session, name, "一班")
         engine.dispose()
         port = _free_port()
         env = {**os.environ, "FIELDBOOK_SERVER_DATABASE_URL": f"sqlite:///{db}",
@@ -187,10 +193,57 @@ def round_trip(records: int, runs: int) -> dict[str, Any]:
                 finally:
                     client.close()
                     store.close()
+            trainer = Store.open(base / "trainer" / "fieldbook.db")
+            trainer_client = ApiClient(url)
+            try:
+                sign_in(trainer, trainer_client, TokenStore(), url, "zhao", "bench-password")
+                for run in range(runs):
+                    in_the_room(base, url, run, records, trainer, times, sizes)
+            finally:
+                trainer_client.close()
+                trainer.close()
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return {f"{name}_s": statistics.median(values) for name, values in times.items()}
+    return {**{f"{name}_s": statistics.median(values) for name, values in times.items()},
+            **{name: statistics.median(values) for name, values in sizes.items()}}
+
+
+def in_the_room(base: Path, url: str, run: int, records: int, trainer: Store,
+                times: dict[str, list[float]], sizes: dict[str, list[int]]) -> None:
+    """One fellow's laptop and the trainer's over loopback sockets
+    (app/sync/nearby.py): the first meeting collects its parcel, the trainer
+    delivers it in town, the second meeting hands the answer back."""
+    from app.sync import nearby
+
+    store = Store.open(base / f"room{run}" / "fieldbook.db")
+    client = ApiClient(url)
+    courier = nearby.Courier(trainer, base / f"carried{run}")
+    try:
+        sign_in(store, client, TokenStore(), url, f"wang{run}", "bench-password")
+        load(store, generate_items(records, seed=14 + run))
+        share = nearby.Sharing(store, interface="127.0.0.1")
+        code = share.start()
+        try:
+            start = time.perf_counter()
+            courier.exchange(share.peer(), code)
+            times["meet_collect"].append(time.perf_counter() - start)
+            sizes["lan_up"].append(sum(p.stat().st_size for p in courier.outgoing.iterdir()))
+            plain = ApiClient(url)
+            start = time.perf_counter()
+            courier.deliver_all(plain)
+            times["carried_deliver"].append(time.perf_counter() - start)
+            plain.close()
+            sizes["lan_answer"].append(sum(p.stat().st_size for p in courier.answers.iterdir()))
+            start = time.perf_counter()
+            report = courier.exchange(share.peer(), code)
+            times["meet_answer"].append(time.perf_counter() - start)
+            assert report.answers == 1 and replica.pending_count(store) == 0
+        finally:
+            share.close()
+    finally:
+        client.close()
+        store.close()
 
 
 def section(figures: dict[str, Any], command: str, load_before: float) -> str:
@@ -229,6 +282,17 @@ def section(figures: dict[str, Any], command: str, load_before: float) -> str:
         "(its own writes are not sent back), seals the answer "
         f"| {f['deliver_s'] * 1000:.0f} ms |",
         f"| `import_answer`: open, confirm the pushes, apply the pull | {f['import_s'] * 1000:.0f} ms |",
+        "",
+        "In the same room (app/sync/nearby.py): a fellow's laptop sharing on loopback with the same "
+        f"{f['records']} new records, the trainer's laptop exchanging with it (real sockets, no mDNS "
+        "wait: the peer's address is given), medians of the same runs:", "",
+        "| Step | Median |", "|---|---|",
+        "| first meeting: hello (certificates), the fellow's laptop exports a fresh parcel, the trainer "
+        f"keeps it ({f['lan_up'] / kb:.1f} KiB over the LAN) | {f['meet_collect_s'] * 1000:.0f} ms |",
+        f"| in town: `Courier.deliver_all` of that parcel (answer {f['lan_answer'] / kb:.1f} KiB) "
+        f"| {f['carried_deliver_s'] * 1000:.0f} ms |",
+        "| next meeting: hello, a fresh parcel collected, the answer handed over and imported there "
+        f"| {f['meet_answer_s'] * 1000:.0f} ms |",
         "",
     ])
 
