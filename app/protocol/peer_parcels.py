@@ -47,7 +47,7 @@ from app.protocol.parcel_format import (
     open_parcel,
     seal_parcel,
 )
-from app.protocol.sync import MAX_PUSH_REVIEWS, REQUEST, PushReview, RecordId
+from app.protocol.sync import ANSWER, MAX_PUSH_REVIEWS, REQUEST, DeviceName, PushReview, RecordId
 
 CERTIFICATE_VERSION: Final = "fbcert1"
 _CERTIFICATE_CONTEXT: Final = b"fieldbook device certificate v1\x00"
@@ -113,6 +113,25 @@ def read_certificate(text: str, server_public: ServerPublicKeys) -> DeviceCertif
             dt.datetime.fromisoformat(fields["issued_at"]), text)
     except (ValueError, KeyError, TypeError, Base64Error, ParcelKeyInvalid):
         raise ParcelTampered("This laptop's certificate is damaged.") from None
+
+
+@with_config(REQUEST)
+class CertificateRequest(TypedDict):
+    """``POST /api/v1/parcels/certificate`` (signed in): a laptop that signed in
+    before certificates existed, or whose certificate no longer checks out,
+    asks for one at the end of a direct sync."""
+
+    device_id: DeviceName
+
+
+@with_config(ANSWER)
+class CertificateResponse(TypedDict):
+    certificate: Annotated[str, Field(max_length=_MAX_CERTIFICATE)]
+    server_parcel_keys: Annotated[str, Field(max_length=200, description="base64, as at sign-in")]
+
+
+CERTIFICATE_REQUEST: Final = TypeAdapter(CertificateRequest)
+CERTIFICATE_RESPONSE: Final = TypeAdapter(CertificateResponse)
 
 
 # --- local parcels ----------------------------------------------------------------------
@@ -196,7 +215,11 @@ def hello_recipient(body: bytes) -> X25519PublicKey:
 
 
 __all__ = [
+    "CERTIFICATE_REQUEST",
+    "CERTIFICATE_RESPONSE",
     "LOCAL_ANSWER",
+    "CertificateRequest",
+    "CertificateResponse",
     "DeviceCertificate",
     "LocalAnswer",
     "hello_recipient",

@@ -41,6 +41,7 @@ from app.protocol.blobs import (
     BlobStatus,
     is_sha256,
 )
+from app.protocol.peer_parcels import CERTIFICATE_RESPONSE, CertificateResponse
 from app.protocol.sync import (
     API_PREFIX,
     MAX_INFLATED_BYTES,
@@ -563,6 +564,11 @@ class ApiClient:
         if not isinstance(data, dict):
             raise BadResponse()
         return data
+
+    def parcel_certificate(self, device_id: str) -> CertificateResponse:
+        """The server's certificate of this device's parcel keys (docs/parcels.md)."""
+        answer = self._authorized("POST", f"{API_PREFIX}/parcels/certificate", {"device_id": device_id})
+        return _message(self._answered(answer), CERTIFICATE_RESPONSE)
 
     def push(self, request: PushRequest) -> PushResponse:
         answer = self._authorized("POST", f"{API_PREFIX}/sync/push", request)

@@ -247,6 +247,7 @@ class SyncEngine:
             self._push(report, user)
             self._pull(report)
             report.synced_at = replica.set_last_synced(self.store, started_at)
+            self._keep_certificate()
             self._progress(Stage.DONE)
             return report
         finally:
@@ -260,6 +261,22 @@ class SyncEngine:
                 self._index_search()
             finally:
                 self._running.release()
+
+    def _keep_certificate(self) -> None:
+        """Fetch the server's certificate of this device's parcel keys once,
+        if it signed in before they existed or the server's keys changed
+        (what a laptop shows another in the room). Best effort: the sync
+        has succeeded either way."""
+        store = self.store
+        if parcel_keys.registered_device(store) != store.device_id or parcel_keys.certificate(store):
+            return
+        try:
+            answer = self.client.parcel_certificate(store.device_id)
+        except SyncError as problem:
+            log.info("No parcel certificate this time: %s", problem)
+            return
+        parcel_keys.remember_server_keys(store, answer["server_parcel_keys"])
+        parcel_keys.remember_certificate(store, answer["certificate"])
 
     # --- stages --------------------------------------------------------------
 

@@ -92,6 +92,18 @@ def remember_sign_in(store: Store, *, server_keys: str | None, server_time: str 
         remember_certificate(store, certificate)
 
 
+def remember_server_keys(store: Store, text: str) -> bool:
+    """The server's public parcel keys as it says now (signed-in request):
+    kept if they are keys, so parcels are sealed for the current ones."""
+    try:
+        ServerPublicKeys.from_bytes(b64decode(text, validate=True))
+    except (Base64Error, ValueError, ParcelKeyInvalid):
+        return False
+    with store.writing() as work:
+        _set(work.session, {SERVER_KEYS: text})
+    return True
+
+
 def _checked_certificate(store: Store, text: str) -> DeviceCertificate | None:
     """``text`` read with the server's key, if it certifies this store's
     current keys and device id (a renewed device id voids it)."""

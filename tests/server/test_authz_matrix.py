@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.protocol.blobs import OFFSET_HEADER, SIZE_HEADER, TYPE_HEADER
+from app.protocol.parcel_format import DeviceKeys
 from app.protocol.sync import PROTOCOL_HEADER, PROTOCOL_VERSION
 from app.server import admin
 from app.server.config import Settings
@@ -41,7 +42,8 @@ LATE = 1_000_000  # clocks above every other edit's: an allowed edit wins, not a
 # ends the caller's other sessions).
 ENDPOINTS = (
     "health", "me", "pull_sees_record", "push_own_record", "push_edit_record", "comment_record",
-    "decide_record", "blob_status", "blob_download", "blob_upload", "refresh", "change_password",
+    "decide_record", "blob_status", "blob_download", "blob_upload", "certificate_own_device",
+    "certificate_owner_device", "refresh", "change_password",
 )
 
 # The callers. "owner" owns the record and its file; "peer" is a fellow of
@@ -61,6 +63,9 @@ _ALLOWED: dict[str, set[str]] = {
     "blob_status": _SEES,
     "blob_download": _SEES,
     "blob_upload": set(LIVE),
+    # The server's certificate of a device's parcel keys: only of one's own devices.
+    "certificate_own_device": set(LIVE),
+    "certificate_owner_device": {"owner"},
     # An expired access token is what refresh is for: its refresh token works.
     "refresh": set(LIVE) | {"expired"},
     "change_password": set(LIVE),
@@ -204,6 +209,11 @@ def probe(world: World, endpoint: str, who: str) -> bool:
     if endpoint == "blob_upload":
         response = world.put_file(who, jpeg())
         return bool(response.status_code == 200 and response.json()["state"] == "complete")
+    if endpoint in ("certificate_own_device", "certificate_owner_device"):
+        device = f"laptop-{who}" if endpoint == "certificate_own_device" else "laptop-owner"
+        response = client.post(f"{API}/parcels/certificate", json={"device_id": device},
+                               headers=caller.headers())
+        return bool(response.status_code == 200 and response.json()["certificate"])
     if endpoint == "refresh":
         if caller.refresh is None:
             return False
@@ -219,8 +229,12 @@ def probe(world: World, endpoint: str, who: str) -> bool:
     raise AssertionError(endpoint)
 
 
-def sign_in(client: Any, username: str, password: str = DEFAULT_PASSWORD) -> Caller:
-    response = client.post(f"{API}/auth/login", json={"username": username, "password": password})
+def sign_in(client: Any, username: str, password: str = DEFAULT_PASSWORD, *,
+            device: str | None = None) -> Caller:
+    """A real sign-in; with ``device``, registering parcel keys for it as the app does."""
+    keys = base64.b64encode(DeviceKeys.generate().public().to_bytes()).decode()
+    parcel = {} if device is None else {"device_id": device, "parcel_keys": keys}
+    response = client.post(f"{API}/auth/login", json={"username": username, "password": password, **parcel})
     assert response.status_code == 200, response.text
     body = response.json()
     return Caller(body["access_token"], body["refresh_token"], password)
@@ -240,7 +254,7 @@ def build_world(client: Any, session: Session, make_user: MakeUser) -> tuple[Wor
     }
     world = World(client)
     for who, user in users.items():
-        world.callers[who] = sign_in(client, user.username)
+        world.callers[who] = sign_in(client, user.username, device=f"laptop-{who}")
     owner_token = world.callers["owner"].access
     assert owner_token is not None
     world.callers["tampered"] = Caller(tampered(owner_token, users["admin"].id),
@@ -277,7 +291,8 @@ def test_every_endpoint_for_every_caller(client: Any, session: Session, make_use
     clock.advance(seconds=settings.access_token_ttl.total_seconds() + 1)
     # The owner signs in again (new password, fresh token) to submit records the expired caller probes.
     seq = world.callers["owner"].seq
-    world.callers["owner"] = sign_in(client, users["owner"].username, world.callers["owner"].password)
+    world.callers["owner"] = sign_in(client, users["owner"].username, world.callers["owner"].password,
+                                     device="laptop-owner")
     world.callers["owner"].seq = seq
     for endpoint in ENDPOINTS:
         outcomes[endpoint, "expired"] = probe(world, endpoint, "expired")

@@ -189,3 +189,36 @@ def test_the_server_keys_are_made_once_and_kept(settings: Settings, tmp_path: Pa
     chosen = Settings(database_url=settings.database_url, secret=settings.secret, data_dir=tmp_path,
                       parcel_keys=given).resolved()
     assert base64.b64encode(chosen.server_keys().to_bytes()).decode() == given
+
+
+CERTIFICATE = "/api/v1/parcels/certificate"
+
+
+@pytest.mark.parametrize("role", ["fellow", "trainer", "admin"])
+def test_sign_in_and_the_certificate_endpoint_certify_only_ones_own_devices(
+    client: Any, make_user: Any, settings: Settings, auth_headers: Any, role: str
+) -> None:
+    from app.protocol.peer_parcels import read_certificate
+
+    user, other = make_user(role=role, display_name="李老师"), make_user()
+    keys = pf.DeviceKeys.generate()
+    signed_in = client.post(LOGIN, json={"username": user.username, "password": "correct horse",
+                                         "device_id": "laptop-1", "parcel_keys": _public_text(keys)}).json()
+    server = settings.server_keys().public()
+    cert = read_certificate(signed_in["device_certificate"], server)
+    assert (cert.user, cert.name, cert.role, cert.device_id) == (str(user.id), "李老师", role, "laptop-1")
+    assert cert.keys == keys.public()
+    # Asked later (a laptop that signed in before certificates existed):
+    answer = client.post(CERTIFICATE, json={"device_id": "laptop-1"}, headers=auth_headers(user))
+    assert answer.status_code == 200, answer.text
+    assert read_certificate(answer.json()["certificate"], server).keys == keys.public()
+    assert pf.ServerPublicKeys.from_bytes(base64.b64decode(answer.json()["server_parcel_keys"])) == server
+    # Another user's device, or one never registered, is not found; nobody signed in gets 401;
+    # a malformed body changes nothing and says why.
+    assert client.post(CERTIFICATE, json={"device_id": "laptop-1"},
+                       headers=auth_headers(other)).status_code == 404
+    assert client.post(CERTIFICATE, json={"device_id": "laptop-9"},
+                       headers=auth_headers(user)).status_code == 404
+    assert client.post(CERTIFICATE, json={"device_id": "laptop-1"}).status_code == 401
+    for bad in ({}, {"device_id": 5}, {"device_id": "laptop-1", "more": 1}, {"device_id": "坏 id"}):
+        assert client.post(CERTIFICATE, json=bad, headers=auth_headers(user)).status_code == 422

@@ -16,9 +16,11 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from app.errors import ParcelForeign, ParcelNotReady
 from app.models import reviews
+from app.models.orm import Meta
 from app.models.store import Store
 from app.protocol.peer_parcels import seal_local
 from app.sync import lan, nearby, parcel_keys, replica
@@ -223,3 +225,20 @@ def test_discovered_and_exchanged_between_two_processes(live_server: LiveServer,
     assert report.collected and report.reviews == 1 and events == ["collected", "comments"]
     li.store = Store.open(path)
     assert [e.body for e in reviews.thread(li.store, record) if e.provisional] == ["辛苦了"]
+
+
+@pytest.mark.slow
+def test_a_laptop_without_a_certificate_gets_one_at_its_next_sync(live_server: LiveServer,
+                                                                   laptop: MakeLaptop) -> None:
+    li = laptop("li")
+    li.sync()
+    baseline = li.sync().requests  # nothing to do, a certificate at hand
+    with li.store.writing() as work:  # as a laptop signed in before certificates existed
+        work.session.execute(delete(Meta).where(Meta.key == parcel_keys.CERTIFICATE))
+    assert parcel_keys.certificate(li.store) is None
+    with pytest.raises(ParcelNotReady):
+        nearby.Sharing(li.store, interface="127.0.0.1").start()
+    assert li.sync().requests == baseline + 1
+    certificate = parcel_keys.certificate(li.store)
+    assert certificate is not None and certificate.device_id == li.store.device_id
+    assert li.sync().requests == baseline  # asked once, not at every sync

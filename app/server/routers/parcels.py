@@ -1,5 +1,7 @@
 """``POST /api/v1/parcels/deliver``: a sync parcel in, its answer out
 (docs/parcels.md "Delivery"). No account: the parcel authenticates itself.
+``POST /api/v1/parcels/certificate``: the signed-in user's certificate of
+one of their devices' registered keys (docs/parcels.md "In the same room").
 
 HTTP only: the body is read here within its bound (413 past it, before the
 rest is read); the work is ``app/server/sync/parcels.py``.
@@ -11,10 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.server.deps import SessionDep, SettingsDep
+from app.protocol.peer_parcels import CertificateRequest, CertificateResponse
+from app.server.deps import CurrentUser, SessionDep, SettingsDep
 from app.server.errors import ApiError
 from app.server.schemas import error_responses
-from app.server.sync.parcels import deliver
+from app.server.sync.parcels import certificate_for, deliver
 
 router = APIRouter(prefix="/parcels", tags=["parcels"])
 
@@ -57,3 +60,14 @@ async def deliver_parcel(request: Request, session: SessionDep, settings: Settin
     delivery = await run_in_threadpool(deliver, session, settings, data)
     return Response(delivery.answer, media_type=PARCEL_TYPE,
                     headers={"Fieldbook-Parcel-Again": "1" if delivery.again else "0"})
+
+
+@router.post(
+    "/certificate",
+    response_model=CertificateResponse,
+    responses=error_responses(401, 404, 422),
+    summary="The server's certificate of this device's registered parcel keys",
+)
+def device_certificate(body: CertificateRequest, session: SessionDep, settings: SettingsDep,
+                       user: CurrentUser) -> CertificateResponse:
+    return certificate_for(session, settings, user, body["device_id"])

@@ -19,7 +19,7 @@ import json
 import logging
 import shutil
 import tempfile
-from base64 import b64decode
+from base64 import b64decode, b64encode
 from binascii import Error as Base64Error
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,7 @@ from app.protocol.parcel_format import (
     read_outgoing,
     seal_answer,
 )
-from app.protocol.peer_parcels import issue_certificate
+from app.protocol.peer_parcels import CertificateResponse, issue_certificate
 from app.protocol.sync import (
     PullRequest,
     PullResponse,
@@ -292,6 +292,19 @@ def device_certificate(settings: Settings, user: User, device_id: str, keys: Dev
     return issue_certificate(settings.server_keys(), user=str(user.id),
                              name=user.display_name or user.username, role=user.role,
                              device_id=device_id, keys=keys, issued_at=settings.now())
+
+
+def certificate_for(session: Session, settings: Settings, user: User, device_id: str) -> CertificateResponse:
+    """A certificate of ``device_id``'s keys as registered for ``user`` (only
+    the user's own devices: another's id is 404, like one never registered)."""
+    keys = _lookup(session)(str(user.id), device_id)
+    session.rollback()
+    if keys is None:
+        raise ApiError(404, "parcel_keys_not_registered",
+                       "This device's parcel keys are not registered: sign in again with a connection.")
+    return CertificateResponse(
+        certificate=device_certificate(settings, user, device_id, keys),
+        server_parcel_keys=b64encode(settings.server_keys().public().to_bytes()).decode("ascii"))
 
 
 def deliver(session: Session, settings: Settings, data: bytes) -> Delivery:
