@@ -695,24 +695,37 @@ def open_outgoing(data: bytes, server: ServerKeys, device_public_lookup: DeviceP
     return read_outgoing(io.BytesIO(data), server, device_public_lookup, now=now, max_payload=max_payload)
 
 
-def read_answer(stream: ByteSource, device: DeviceKeys, server_public: ServerPublicKeys, *, device_id: str,
+def ring(keys: ServerPublicKeys | Iterable[ServerPublicKeys]) -> tuple[ServerPublicKeys, ...]:
+    """The server's public keys a laptop knows, current first (one, or with
+    the ones before a rotation)."""
+    return (keys,) if isinstance(keys, ServerPublicKeys) else tuple(keys)
+
+
+def read_answer(stream: ByteSource, device: DeviceKeys,
+                server_public: ServerPublicKeys | Iterable[ServerPublicKeys], *, device_id: str,
                 save_attachment: AttachmentSink | None = None,
                 max_payload: int = MAX_PAYLOAD_INFLATED) -> tuple[ParcelInfo, bytes]:
-    """Open an answer on the laptop it was sealed for. No expiry: the
-    device's clock is not trusted, and an old answer applies harmlessly
-    (the replica keeps the higher version of every field)."""
+    """Open an answer on the laptop it was sealed for, signed by any of the
+    server keys it knows (a parcel sealed before a rotation is answered
+    with the old keys). No expiry: the device's clock is not trusted, and an
+    old answer applies harmlessly (the replica keeps the higher version of
+    every field)."""
+    known = ring(server_public)
+
     def signer_of(envelope: dict[str, Any]) -> Ed25519PublicKey:
         if envelope.get("recipient") != device.public().fingerprint() or envelope["device_id"] != device_id:
             raise ParcelForeign("This answer is for another device.")
-        if envelope.get("signer") != server_public.fingerprint():
-            raise ParcelForeign("This answer was signed by another server.")
-        return server_public.signing
+        for keys in known:
+            if envelope.get("signer") == keys.fingerprint():
+                return keys.signing
+        raise ParcelForeign("This answer was signed by another server.")
 
     header, opened = _open(stream, "answer", device.agreement, signer_of, save_attachment)
     return _info(header, opened), _inflate(opened.compressed, max_payload)
 
 
-def open_answer(data: bytes, device: DeviceKeys, server_public: ServerPublicKeys, *, device_id: str,
+def open_answer(data: bytes, device: DeviceKeys, server_public: ServerPublicKeys | Iterable[ServerPublicKeys],
+                *, device_id: str,
                 max_payload: int = MAX_PAYLOAD_INFLATED) -> tuple[ParcelInfo, bytes]:
     """:func:`read_answer` over bytes in memory."""
     return read_answer(io.BytesIO(data), device, server_public, device_id=device_id, max_payload=max_payload)
@@ -799,6 +812,7 @@ __all__ = [
     "peek",
     "read_answer",
     "read_outgoing",
+    "ring",
     "seal_answer",
     "seal_outgoing",
     "seal_parcel",

@@ -27,6 +27,7 @@ import datetime as dt
 import json
 from base64 import b64decode, urlsafe_b64encode
 from binascii import Error as Base64Error
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
@@ -45,6 +46,7 @@ from app.protocol.parcel_format import (
     ServerPublicKeys,
     new_parcel_id,
     open_parcel,
+    ring,
     seal_parcel,
 )
 from app.protocol.sync import ANSWER, MAX_PUSH_REVIEWS, REQUEST, DeviceName, PushReview, RecordId
@@ -88,10 +90,11 @@ def issue_certificate(server: ServerKeys, *, user: str, name: str, role: str, de
     return f"{CERTIFICATE_VERSION}.{_b64(body)}.{_b64(signature)}"
 
 
-def read_certificate(text: str, server_public: ServerPublicKeys) -> DeviceCertificate:
-    """Check a certificate against the server's public key. Raises
-    ``ParcelForeign`` if another server (or nobody) signed it and
-    ``ParcelTampered`` if it is not a certificate at all."""
+def read_certificate(text: str, server_public: ServerPublicKeys | Iterable[ServerPublicKeys]
+                     ) -> DeviceCertificate:
+    """Check a certificate against the server's public keys (current, and
+    from before a rotation). Raises ``ParcelForeign`` if another server (or
+    nobody) signed it and ``ParcelTampered`` if it is not a certificate at all."""
     try:
         if not isinstance(text, str) or len(text) > _MAX_CERTIFICATE:
             raise ValueError
@@ -101,10 +104,8 @@ def read_certificate(text: str, server_public: ServerPublicKeys) -> DeviceCertif
         body, signature = _unb64(body_text), _unb64(signature_text)
     except (ValueError, Base64Error):
         raise ParcelTampered("This laptop's certificate is damaged.") from None
-    try:
-        server_public.signing.verify(signature, _CERTIFICATE_CONTEXT + body)
-    except InvalidSignature:
-        raise ParcelForeign("This laptop's certificate was not issued by your server.") from None
+    if not any(_verifies(keys, signature, body) for keys in ring(server_public)):
+        raise ParcelForeign("This laptop's certificate was not issued by your server.")
     try:
         fields = json.loads(body)
         return DeviceCertificate(
@@ -132,6 +133,14 @@ class CertificateResponse(TypedDict):
 
 CERTIFICATE_REQUEST: Final = TypeAdapter(CertificateRequest)
 CERTIFICATE_RESPONSE: Final = TypeAdapter(CertificateResponse)
+
+
+def _verifies(keys: ServerPublicKeys, signature: bytes, body: bytes) -> bool:
+    try:
+        keys.signing.verify(signature, _CERTIFICATE_CONTEXT + body)
+    except InvalidSignature:
+        return False
+    return True
 
 
 # --- local parcels ----------------------------------------------------------------------
@@ -170,7 +179,8 @@ def seal_local(payload: bytes, sender: DeviceKeys, certificate: DeviceCertificat
 
 
 def open_local(data: bytes, agreement: X25519PrivateKey,
-               server_public: ServerPublicKeys) -> tuple[ParcelInfo, DeviceCertificate, bytes]:
+               server_public: ServerPublicKeys | Iterable[ServerPublicKeys]
+               ) -> tuple[ParcelInfo, DeviceCertificate, bytes]:
     """Open a local parcel sealed for ``agreement``: (facts, the sender's
     checked certificate, the payload). Raises a ``ParcelError`` on any fault:
     damaged, for someone else, or signed by a key the server did not certify."""

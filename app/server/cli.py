@@ -98,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", help="address the server listens on, as for serve")
     demo.add_argument("--port", type=int, help="port the server listens on, as for serve")
     sub.add_parser(
+        "rotate-parcel-keys",
+        help="make new sync-parcel keys, keeping the current ones for parcels already sealed (restart after)",
+    )
+    sub.add_parser(
         "gc",
         help="delete attachment files no live record uses (older than a day) and uploads idle for a week",
     )
@@ -238,6 +242,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _out(f"Starting the server on {_address_hint(settings)} (Ctrl+C stops it)...")
         sys.stdout.flush()
         return _run(argparse.Namespace(command="serve", host=settings.host, port=settings.port), settings)
+    if command == "rotate-parcel-keys":
+        from app.server.config import rotate_parcel_keys
+
+        fingerprint = rotate_parcel_keys(settings.resolved()).public().fingerprint()
+        _out(f"New parcel keys {fingerprint[:12]}… made; the previous ones still open parcels sealed "
+             "for them. Restart the server; laptops learn the new keys at their next contact.")
+        return EXIT_OK
     if command == "gc":
 
         def collect(session: Session) -> int:

@@ -34,6 +34,7 @@ APP_NAME = "fieldbook-server"
 ENV_PREFIX = "FIELDBOOK_SERVER_"
 SECRET_FILENAME = "secret.key"
 PARCEL_KEYS_FILENAME = "parcel-keys.key"
+PREVIOUS_PARCEL_KEYS_FILENAME = "parcel-keys.previous.key"  # kept by rotate-parcel-keys
 BLOBS_DIRNAME = "blobs"
 DB_FILENAME = "server.db"
 MIN_SECRET_LENGTH = 32
@@ -123,6 +124,11 @@ class Settings:
     # every laptop seals its parcels for the public half it got at sign-in.
     # Servers behind one address must share it (set it, or share the file).
     parcel_keys: str = field(default="", metadata=_env("PARCEL_KEYS"))
+    # The keys before the last rotation (``fieldbook-server rotate-parcel-keys``,
+    # or set by hand with PARCEL_KEYS when the keys come from the environment):
+    # parcels laptops sealed before they learnt the new keys still open, and
+    # their answers are signed with the keys those laptops know.
+    previous_parcel_keys: str = field(default="", metadata=_env("PREVIOUS_PARCEL_KEYS"))
     # The largest parcel ``POST /parcels/deliver`` takes (413 past it): its
     # records and the files it carries.
     max_parcel_bytes: int = field(default=64 * 1024 * 1024, metadata=_env("MAX_PARCEL_BYTES"))
@@ -210,6 +216,10 @@ class Settings:
         else:
             settings = dataclasses.replace(
                 settings, parcel_keys=load_or_create_parcel_keys(settings.parcel_keys_path()))
+        if not settings.previous_parcel_keys:
+            settings = dataclasses.replace(
+                settings, previous_parcel_keys=_read_optional(settings.previous_parcel_keys_path()))
+        settings.previous_server_keys()  # damaged: refused at start, not at the first parcel
         return settings
 
     def server_keys(self) -> ServerKeys:
@@ -217,6 +227,16 @@ class Settings:
         settings built by hand get the generated file's)."""
         text = self.parcel_keys or load_or_create_parcel_keys(self.parcel_keys_path())
         return parse_parcel_keys(text, f"{ENV_PREFIX}PARCEL_KEYS")
+
+    def previous_server_keys(self) -> ServerKeys | None:
+        """The parcel keys before the last rotation, if any."""
+        text = self.previous_parcel_keys or _read_optional(self.previous_parcel_keys_path())
+        return parse_parcel_keys(text, f"{ENV_PREFIX}PREVIOUS_PARCEL_KEYS") if text else None
+
+    def parcel_key_ring(self) -> tuple[ServerKeys, ...]:
+        """The keys a parcel may be sealed for: the current ones first."""
+        previous = self.previous_server_keys()
+        return (self.server_keys(),) if previous is None else (self.server_keys(), previous)
 
     def sqlite_path(self) -> Path | None:
         """The database file when the database is an SQLite file."""
@@ -233,6 +253,9 @@ class Settings:
     def parcel_keys_path(self) -> Path:
         """Where generated parcel keys are kept: beside the secret's file."""
         return self.secret_path().with_name(PARCEL_KEYS_FILENAME)
+
+    def previous_parcel_keys_path(self) -> Path:
+        return self.secret_path().with_name(PREVIOUS_PARCEL_KEYS_FILENAME)
 
 
 def _parse(attr: str, var: str, raw: str) -> Any:
@@ -287,6 +310,52 @@ def load_or_create_parcel_keys(path: Path) -> str:
                            "parcel keys")
     parse_parcel_keys(text, str(path))
     return text
+
+
+def rotate_parcel_keys(settings: Settings) -> ServerKeys:
+    """Make new parcel keys in ``parcel-keys.key`` and keep the current ones
+    as ``parcel-keys.previous.key`` (the keys before those are dropped:
+    parcels still sealed for them are refused as foreign). Laptops learn the
+    new public keys at their next contact. Keys set in the environment are
+    the operator's to rotate (``ConfigError`` says how)."""
+    if os.environ.get(f"{ENV_PREFIX}PARCEL_KEYS"):
+        raise ConfigError(
+            f"The parcel keys come from {ENV_PREFIX}PARCEL_KEYS: set {ENV_PREFIX}PREVIOUS_PARCEL_KEYS to its "
+            "value, put new keys in it (this command prints none), and restart the servers.")
+    current = load_or_create_parcel_keys(settings.parcel_keys_path())
+    new = ServerKeys.generate()
+    _replace_file(settings.previous_parcel_keys_path(), current)
+    _replace_file(settings.parcel_keys_path(), b64encode(new.to_bytes()).decode("ascii"))
+    log.info("Rotated the server's parcel keys in %s", settings.parcel_keys_path())
+    return new
+
+
+def _read_optional(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}") from None
+
+
+def _replace_file(path: Path, value: str) -> None:
+    """Write ``value`` to ``path`` (mode 0600) so that a reader sees the old
+    text or the new, never a part."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(value + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot write {path}: {exc}") from None
 
 
 def load_or_create_secret(path: Path) -> str:

@@ -299,6 +299,7 @@ class ApiClient:
         self._own_session = session is None
         self.traffic = traffic or TrafficCounter()
         self.on_tokens = on_tokens
+        self.server_parcel_keys: str | None = None  # as the last token answer said (docs/parcels.md)
         self.access_token: str | None = None
         self.refresh_token: str | None = None
         self.user: UserInfo | None = None
@@ -442,6 +443,8 @@ class ApiClient:
             self.access_token = tokens.access_token
             self.refresh_token = tokens.refresh_token
             self.user = tokens.user
+            if tokens.server_parcel_keys:  # every sign-in and refresh says the server's current keys
+                self.server_parcel_keys = tokens.server_parcel_keys
             margin = min(_REFRESH_MARGIN_S, tokens.expires_in / 4)
             self._access_deadline = time.monotonic() + tokens.expires_in - margin
         if self.on_tokens is not None:

@@ -263,12 +263,15 @@ class SyncEngine:
                 self._running.release()
 
     def _keep_certificate(self) -> None:
-        """Fetch the server's certificate of this device's parcel keys once,
-        if it signed in before they existed or the server's keys changed
-        (what a laptop shows another in the room). Best effort: the sync
-        has succeeded either way."""
+        """Keep the server's parcel keys as its last token answer said, and
+        fetch its certificate of this device's keys once if the laptop signed
+        in before certificates existed or the server's keys changed since
+        (what a laptop shows another in the room). Best effort: the sync has
+        succeeded either way."""
         store = self.store
-        if parcel_keys.registered_device(store) != store.device_id or parcel_keys.certificate(store):
+        parcel_keys.remember_server_keys(store, self.client.server_parcel_keys)
+        if parcel_keys.registered_device(store) != store.device_id or \
+                parcel_keys.certificate(store, current_only=True):
             return
         try:
             answer = self.client.parcel_certificate(store.device_id)

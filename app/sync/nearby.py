@@ -38,7 +38,7 @@ from app.errors import FieldbookError, NotAParcel, ParcelError, ParcelNotReady
 from app.models import reviews
 from app.models.orm import Meta, Review, utcnow
 from app.models.store import Store
-from app.protocol.parcel_format import peek, sealed_for, wrong_kind_message
+from app.protocol.parcel_format import DeviceKeys, ServerPublicKeys, peek, sealed_for, wrong_kind_message
 from app.protocol.peer_parcels import (
     DeviceCertificate,
     LocalAnswer,
@@ -62,13 +62,14 @@ REVIEWER_ROLES: Final = ("trainer", "admin")  # whose decisions a fellow's lapto
 _DEAD_ANSWER: Final = ("ParcelForeign", "ParcelTampered", "NotAParcel", "ParcelTooNew", "ParcelTruncated")
 
 
-def _ready(store: Store) -> tuple[DeviceCertificate, Any, Any]:
-    """(this laptop's certificate, its keys, the server's public keys), or ParcelNotReady."""
+def _ready(store: Store) -> tuple[DeviceCertificate, DeviceKeys, tuple[ServerPublicKeys, ...]]:
+    """(this laptop's certificate, its keys, the server's public keys it
+    trusts), or ParcelNotReady."""
     certificate = parcel_keys.certificate(store)
-    server = parcel_keys.server_public(store)
-    if certificate is None or server is None:
+    known = parcel_keys.server_key_ring(store)
+    if certificate is None or not known:
         raise ParcelNotReady()
-    return certificate, parcel_keys.device_keys(store), server
+    return certificate, parcel_keys.device_keys(store), known
 
 
 # --- the fellow's laptop ---------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from base64 import b64decode, b64encode
 from binascii import Error as Base64Error
 
@@ -23,8 +24,11 @@ from app.models.store import Store
 from app.protocol.parcel_format import DeviceKeys, ServerPublicKeys
 from app.protocol.peer_parcels import DeviceCertificate, read_certificate
 
+log = logging.getLogger("fieldbook.sync")
+
 DEVICE_KEYS = "parcel_device_keys"  # base64 of DeviceKeys.to_bytes(): the secret
 SERVER_KEYS = "parcel_server_keys"  # base64 of ServerPublicKeys.to_bytes()
+SERVER_KEYS_PREVIOUS = "parcel_server_keys_previous"  # the ones before the server rotated them
 REGISTERED_DEVICE = "parcel_keys_device"  # the device id the server registered the keys for
 CERTIFICATE = "parcel_certificate"  # the server's certificate of this device's keys (peer_parcels)
 CLOCK_OFFSET = "server_clock_offset"  # seconds: the server's clock minus this laptop's, as last seen
@@ -55,15 +59,36 @@ def public_keys_text(store: Store) -> str:
     return b64encode(device_keys(store).public().to_bytes()).decode("ascii")
 
 
-def server_public(store: Store) -> ServerPublicKeys | None:
-    """The server's public parcel keys from the last sign-in, or None."""
-    text = _get(store, SERVER_KEYS)
+def _keys(text: str | None) -> ServerPublicKeys | None:
     if not text:
         return None
     try:
         return ServerPublicKeys.from_bytes(b64decode(text, validate=True))
     except (Base64Error, ValueError, ParcelKeyInvalid):
         return None
+
+
+def server_public(store: Store) -> ServerPublicKeys | None:
+    """The server's current public parcel keys as last heard, or None."""
+    return _keys(_get(store, SERVER_KEYS))
+
+
+def server_key_ring(store: Store) -> tuple[ServerPublicKeys, ...]:
+    """The server's public keys this laptop trusts: the current ones, then
+    the ones before the server's last rotation (an answer to a parcel sealed
+    for them is signed with them; a laptop met in the room may not have
+    heard of the new ones yet)."""
+    found = (_keys(_get(store, SERVER_KEYS)), _keys(_get(store, SERVER_KEYS_PREVIOUS)))
+    return tuple(keys for keys in found if keys is not None)
+
+
+def _server_keys_values(session: Session, text: str) -> dict[str, str | None]:
+    """What to store when the server says its keys are ``text``: a change
+    moves the current ones to previous."""
+    current = session.scalars(select(Meta.value).where(Meta.key == SERVER_KEYS)).one_or_none()
+    if current == text:
+        return {}
+    return {SERVER_KEYS: text, SERVER_KEYS_PREVIOUS: current}
 
 
 def registered_device(store: Store) -> str | None:
@@ -77,13 +102,11 @@ def remember_sign_in(store: Store, *, server_keys: str | None, server_time: str 
     keys, its clock, whether this device's keys were registered, and the
     server's certificate of them."""
     values: dict[str, str | None] = {REGISTERED_DEVICE: registered_for, CERTIFICATE: None}
-    if server_keys is not None:
-        try:
-            ServerPublicKeys.from_bytes(b64decode(server_keys, validate=True))
-            values[SERVER_KEYS] = server_keys
-        except (Base64Error, ValueError, ParcelKeyInvalid):
-            values[SERVER_KEYS] = None
     with store.writing() as work:
+        if server_keys is not None and _keys(server_keys) is not None:
+            values.update(_server_keys_values(work.session, server_keys))
+        elif server_keys is not None:
+            values.update({SERVER_KEYS: None, SERVER_KEYS_PREVIOUS: None})
         _set(work.session, values)
     if server_time:
         with contextlib.suppress(ValueError):
@@ -92,26 +115,28 @@ def remember_sign_in(store: Store, *, server_keys: str | None, server_time: str 
         remember_certificate(store, certificate)
 
 
-def remember_server_keys(store: Store, text: str) -> bool:
-    """The server's public parcel keys as it says now (signed-in request):
-    kept if they are keys, so parcels are sealed for the current ones."""
-    try:
-        ServerPublicKeys.from_bytes(b64decode(text, validate=True))
-    except (Base64Error, ValueError, ParcelKeyInvalid):
+def remember_server_keys(store: Store, text: object) -> bool:
+    """The server's public parcel keys as it says now (a signed-in answer, or
+    inside an answer parcel it signed): parcels are sealed for them from now
+    on, and the ones before are kept as previous. Returns whether they changed."""
+    if not isinstance(text, str) or _keys(text) is None or _get(store, SERVER_KEYS) == text:
         return False
     with store.writing() as work:
-        _set(work.session, {SERVER_KEYS: text})
-    return True
+        values = _server_keys_values(work.session, text)
+        _set(work.session, values)
+    if values:
+        log.info("The server's parcel keys changed; parcels are sealed for the new ones")
+    return bool(values)
 
 
-def _checked_certificate(store: Store, text: str) -> DeviceCertificate | None:
+def _checked_certificate(store: Store, text: str, *, current_only: bool = False) -> DeviceCertificate | None:
     """``text`` read with the server's key, if it certifies this store's
     current keys and device id (a renewed device id voids it)."""
-    server = server_public(store)
-    if server is None:
+    known = server_key_ring(store)[:1] if current_only else server_key_ring(store)
+    if not known:
         return None
     try:
-        found = read_certificate(text, server)
+        found = read_certificate(text, known)
     except ParcelError:
         return None
     if found.device_id != store.device_id or found.keys != device_keys(store).public():
@@ -129,11 +154,12 @@ def remember_certificate(store: Store, text: object) -> bool:
     return True
 
 
-def certificate(store: Store) -> DeviceCertificate | None:
+def certificate(store: Store, *, current_only: bool = False) -> DeviceCertificate | None:
     """What this laptop shows another in the room, or None (sign in once
-    with a connection, or import an answer, to get one)."""
+    with a connection, or import an answer, to get one). ``current_only``:
+    only one signed with the server's current keys (else a new one is due)."""
     text = _get(store, CERTIFICATE)
-    return None if not text else _checked_certificate(store, text)
+    return None if not text else _checked_certificate(store, text, current_only=current_only)
 
 
 def seen_server_time(store: Store, when: dt.datetime) -> None:

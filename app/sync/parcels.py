@@ -451,10 +451,10 @@ def import_answer_data(store: Store, data: bytes, *, on_progress: Progress = Non
     if kind != "answer":
         raise NotAParcel(wrong_kind_message(kind))
     user_id = _user_id(store)
-    server = parcel_keys.server_public(store)
-    if server is None:
+    known = parcel_keys.server_key_ring(store)
+    if not known:
         raise ParcelNotReady()
-    info, raw = open_answer(data, parcel_keys.device_keys(store), server, device_id=store.device_id)
+    info, raw = open_answer(data, parcel_keys.device_keys(store), known, device_id=store.device_id)
     try:
         payload = json.loads(raw)
         raw_answers = payload["push"]
@@ -462,6 +462,7 @@ def import_answer_data(store: Store, data: bytes, *, on_progress: Progress = Non
     except (ValueError, KeyError, TypeError, AssertionError):
         raise BadResponse("The answer's contents are not readable.") from None
     answers = [_answered(PUSH_RESPONSE, answer, "push answer") for answer in raw_answers]
+    parcel_keys.remember_server_keys(store, payload.get("server_keys"))  # (signed by the server)
     parcel_keys.remember_certificate(store, payload.get("certificate"))
     pages = _pages(payload)
     report = ImportReport(str(info.reply_to), info.created_at)

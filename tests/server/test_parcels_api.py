@@ -191,6 +191,36 @@ def test_the_server_keys_are_made_once_and_kept(settings: Settings, tmp_path: Pa
     assert base64.b64encode(chosen.server_keys().to_bytes()).decode() == given
 
 
+def test_rotating_keeps_the_current_keys_as_previous(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.server.config import rotate_parcel_keys
+
+    old = settings.server_keys()
+    assert settings.parcel_key_ring() == (old,) or settings.previous_server_keys() is None
+    new = rotate_parcel_keys(settings)
+    again = Settings(database_url=settings.database_url, secret=settings.secret,
+                     data_dir=settings.data_dir).resolved()
+    assert [k.to_bytes() for k in again.parcel_key_ring()] == [new.to_bytes(), old.to_bytes()]
+    assert settings.previous_parcel_keys_path().stat().st_mode & 0o777 == 0o600
+    # A second rotation forgets the first keys (a running server sees it once restarted).
+    newest = rotate_parcel_keys(again)
+    restarted = Settings(database_url=settings.database_url, secret=settings.secret,
+                         data_dir=settings.data_dir).resolved()
+    assert [k.to_bytes() for k in restarted.parcel_key_ring()] == [newest.to_bytes(), new.to_bytes()]
+    # Damaged previous keys are refused when the server starts, not at the first parcel.
+    settings.previous_parcel_keys_path().write_text("damaged\n")
+    with pytest.raises(ConfigError, match="PREVIOUS_PARCEL_KEYS"):
+        Settings(database_url=settings.database_url, secret=settings.secret,
+                 data_dir=settings.data_dir).resolved()
+    # Keys from the environment are the operator's to rotate: nothing is written.
+    monkeypatch.setenv("FIELDBOOK_SERVER_PARCEL_KEYS", base64.b64encode(old.to_bytes()).decode())
+    before = settings.parcel_keys_path().read_text()
+    with pytest.raises(ConfigError, match="PREVIOUS_PARCEL_KEYS"):
+        rotate_parcel_keys(settings)
+    assert settings.parcel_keys_path().read_text() == before
+
+
 CERTIFICATE = "/api/v1/parcels/certificate"
 
 

@@ -184,3 +184,68 @@ def test_fieldbook_parcel_round_trip_on_the_command_line(
     code, _, err = run(monkeypatch, capsys, "parcel", "export", "-o", str(tmp_path / "no" / "such" / "x"),
                        "--data-dir", data)
     assert code == 1 and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_the_servers_keys_rotate_without_losing_a_parcel(
+    live_server: LiveServer, laptop: MakeLaptop, tmp_path: Path
+) -> None:
+    from app.sync import nearby
+    from app.sync.errors import RequestRejected
+
+    li, zhao, wang = laptop("li"), laptop("zhao"), laptop("wang")
+    first = parcel_keys.server_public(li.store)
+    li.store.create("lesson_plan", {**LESSON, "title": "轮换前"}, author="李")
+    before = tmp_path / "before.fbparcel"
+    parcels.export_parcel(li.store, before)  # sealed for the keys the server is about to replace
+
+    assert "New parcel keys" in live_server.cli("rotate-parcel-keys")
+    live_server.restart()
+    courier = ApiClient(live_server.url)
+    try:
+        answer = parcels.deliver_parcel(courier, before).answer_path
+    finally:
+        courier.close()
+    report = parcels.import_answer(li.store, answer)  # signed with the keys li knows
+    assert report.pushed == 1
+    second = parcel_keys.server_public(li.store)
+    assert second is not None and second != first  # learnt from the answer
+    assert parcel_keys.server_key_ring(li.store) == (second, first)
+    assert parcel_keys.certificate(li.store, current_only=True) is not None
+    # Her next parcel is sealed for the new keys.
+    li.store.create("lesson_plan", {**LESSON, "title": "轮换后"}, author="李")
+    assert courier_round_trip(li, live_server, tmp_path).pushed == 1
+
+    # A trainer who has not been in contact since knows only the old keys: he
+    # cannot check her new certificate yet; his next sync (a token refresh)
+    # teaches him the new keys and fetches his own new certificate.
+    share = nearby.Sharing(li.store, interface="127.0.0.1")
+    code = share.start()
+    try:
+        with pytest.raises(ParcelForeign):
+            nearby.Courier(zhao.store).exchange(share.peer(), code)
+        zhao.client.refresh()
+        zhao.sync()
+        assert parcel_keys.server_public(zhao.store) == second
+        assert parcel_keys.certificate(zhao.store, current_only=True) is not None
+        assert nearby.Courier(zhao.store).exchange(share.peer(), code).collected
+    finally:
+        share.close()
+
+    # After a second rotation, a parcel still sealed for the first keys is refused.
+    wang.store.create("lesson_plan", {**LESSON, "title": "很久没联系"}, author="王")
+    stale = tmp_path / "stale.fbparcel"
+    parcels.export_parcel(wang.store, stale)
+    live_server.cli("rotate-parcel-keys")
+    live_server.restart()
+    courier = ApiClient(live_server.url)
+    try:
+        with pytest.raises(RequestRejected) as refused:
+            parcels.deliver_parcel(courier, stale)
+    finally:
+        courier.close()
+    assert refused.value.code == "parcel_foreign"
+    assert replica.pending_count(wang.store) == 1  # nothing lost: it waits for the next sync
+    wang.client.refresh()
+    wang.sync()
+    assert replica.pending_count(wang.store) == 0

@@ -45,9 +45,11 @@ from app.protocol.parcel_format import (
     AttachmentInfo,
     DevicePublicKeys,
     ParcelInfo,
+    ServerKeys,
     new_parcel_id,
     read_outgoing,
     seal_answer,
+    sealed_for,
 )
 from app.protocol.peer_parcels import CertificateResponse, issue_certificate
 from app.protocol.sync import (
@@ -294,6 +296,13 @@ def device_certificate(settings: Settings, user: User, device_id: str, keys: Dev
                              device_id=device_id, keys=keys, issued_at=settings.now())
 
 
+def _sealed_with(settings: Settings, data: bytes) -> ServerKeys:
+    """The server's keys (current or from before the last rotation) whose
+    hint the parcel carries; the current ones if none (then refused as foreign)."""
+    ring = settings.parcel_key_ring()
+    return next((keys for keys in ring if sealed_for(data, keys.public().agreement)), ring[0])
+
+
 def certificate_for(session: Session, settings: Settings, user: User, device_id: str) -> CertificateResponse:
     """A certificate of ``device_id``'s keys as registered for ``user`` (only
     the user's own devices: another's id is 404, like one never registered)."""
@@ -312,9 +321,10 @@ def deliver(session: Session, settings: Settings, data: bytes) -> Delivery:
     Raises ``ApiError``: a refused parcel changes nothing."""
     now = settings.now()
     staging = _Staging(settings.blob_root / "parcels")
+    keys = _sealed_with(settings, data)
     try:
         try:
-            info, payload = read_outgoing(io.BytesIO(data), settings.server_keys(), _lookup(session),
+            info, payload = read_outgoing(io.BytesIO(data), keys, _lookup(session),
                                           now=now, save_attachment=staging.save)
         except ParcelError as exc:
             log.info("Parcel refused: %s", type(exc).__name__)
@@ -370,9 +380,11 @@ def deliver(session: Session, settings: Settings, data: bytes) -> Delivery:
         if device is None:  # signed out between the opening and now
             raise refusal(ParcelForeign("This parcel's device signed out while it was delivered."))
         extra["certificate"] = device_certificate(settings, user, device_id, device)
+        extra["server_keys"] = b64encode(settings.server_keys().public().to_bytes()).decode("ascii")
         body = json.dumps({**answer, **extra}, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False).encode()
-        sealed = seal_answer(body, settings.server_keys(), device, parcel_id=new_parcel_id(),
+        # Signed with the keys the laptop sealed for: those are the ones it knows.
+        sealed = seal_answer(body, keys, device, parcel_id=new_parcel_id(),
                              reply_to=info.parcel_id, user=info.user, device_id=device_id,
                              created_at=settings.now())
         log.info("Parcel %s of user %s device %s delivered%s: %d push(es), %d page(s), %d bytes back",
