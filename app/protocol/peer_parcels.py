@@ -228,6 +228,7 @@ __all__ = [
     "CERTIFICATE_REQUEST",
     "CERTIFICATE_RESPONSE",
     "LOCAL_ANSWER",
+    "MAX_WITHDRAWN",
     "CertificateRequest",
     "CertificateResponse",
     "DeviceCertificate",

@@ -40,6 +40,7 @@ from app.models.orm import Meta, Review, utcnow
 from app.models.store import Store
 from app.protocol.parcel_format import DeviceKeys, ServerPublicKeys, peek, sealed_for, wrong_kind_message
 from app.protocol.peer_parcels import (
+    MAX_WITHDRAWN,
     DeviceCertificate,
     LocalAnswer,
     hello_recipient,
@@ -59,6 +60,9 @@ HANDED: Final = "nearby_handed"  # meta on the trainer's laptop: review id -> [f
 KEEP_HANDED: Final = dt.timedelta(days=60)
 KEEP_ANSWERS: Final = dt.timedelta(days=60)
 REVIEWER_ROLES: Final = ("trainer", "admin")  # whose decisions a fellow's laptop shows before the server
+# The trainer's whole outbox is read to find one fellow's entries (a trainer
+# of a hundred fellows may queue more than one push's worth).
+_ALL_QUEUED: Final = 100_000
 _DEAD_ANSWER: Final = ("ParcelForeign", "ParcelTampered", "NotAParcel", "ParcelTooNew", "ParcelTruncated")
 
 
@@ -288,23 +292,26 @@ class Courier:
     def _local_answer(self, fellow: DeviceCertificate) -> tuple[LocalAnswer, list[str]]:
         """This laptop's queued entries on the fellow's records, and the ids
         handed before that the server has since refused (gone from the store)."""
-        queued = replica.pending_reviews(self.store, limit=MAX_PUSH_REVIEWS)
+        queued = replica.pending_reviews(self.store, limit=_ALL_QUEUED)
         owners = reviews.owners(self.store, [r["record_id"] for r in queued])
-        mine = [r for r in queued if str(owners.get(r["record_id"])) == fellow.user]
+        mine = [r for r in queued if str(owners.get(r["record_id"])) == fellow.user][:MAX_PUSH_REVIEWS]
         handed = self._handed_ids()
         earlier = [rid for rid, (user, _at) in handed.items() if user == fellow.user]
         with self.store.reading() as session:
             present = set(session.scalars(select(Review.id).where(Review.id.in_(earlier))))
-        withdrawn = [rid for rid in earlier if rid not in present]
+        withdrawn = [rid for rid in earlier if rid not in present][-MAX_WITHDRAWN:]
         return LocalAnswer(reviews=mine, withdrawn=withdrawn), [r["id"] for r in mine]
 
     def _handed_ids(self) -> dict[str, tuple[str, str]]:
         with self.store.reading() as session:
             text = session.scalars(select(Meta.value).where(Meta.key == HANDED)).one_or_none()
         try:
-            return {k: (str(v[0]), str(v[1])) for k, v in json.loads(text or "{}").items()}
-        except (ValueError, TypeError, IndexError, AttributeError):
-            return {}
+            handed = {str(k): (str(v[0]), str(v[1])) for k, v in json.loads(text or "{}").items()}
+            for _user, at in handed.values():
+                dt.datetime.fromisoformat(at)
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+            return {}  # damaged: what was handed is forgotten (the server's copies still come)
+        return handed
 
     def _handed(self, user: str, ids: list[str]) -> None:
         """Remember what was handed to ``user`` (to withdraw it if the server
