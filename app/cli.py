@@ -67,13 +67,13 @@ from app.documents.export import FORMATS as DOCUMENT_FORMATS
 from app.documents.export import Writer, write_combined, write_zip
 from app.documents.model import ExportOptions
 from app.errors import DiskFullError, FieldbookError, ValidationFailed
-from app.models import attachments
+from app.models import attachments, reviews
 from app.models.fields import KINDS, LISTED_KINDS, FieldType, Kind, Status, kind_spec
 from app.models.orm import Record
 from app.models.store import ImportItem, Store
 from app.models.validation import to_json
 from app.paths import data_dir, store_path
-from app.sync import parcels, replica
+from app.sync import nearby, parcels, replica
 from app.sync.blobs import BlobTransfer, after_transfers
 from app.sync.client import ApiClient, normalize_server_url
 from app.sync.engine import Backoff, SyncEngine, SyncReport, sign_in
@@ -290,9 +290,26 @@ def _sync(args: argparse.Namespace, store: Store) -> int:
         report = _run_with_retries(engine, args.retries, can_sign_in=can_ask, sign_in_again=sign_in_again)
         _print_report(store, report)
         _upload_files(store, client)
+        _deliver_carried(store, client)
     finally:
         client.close()
     return EXIT_OK
+
+
+def _deliver_carried(store: Store, client: ApiClient) -> None:
+    """Parcels this laptop collected from laptops in the room go to the
+    server now; their answers wait for the next meeting (docs/parcels.md)."""
+    courier = nearby.Courier(store)
+    if not courier.counts()[0]:
+        return
+    try:
+        done = courier.deliver_all(client)
+    except SyncError as problem:
+        _out(f"Carried parcels: not delivered this time ({problem}); they wait for the next sync.")
+        return
+    _out(f"Carried parcels: delivered {done.delivered}; their answers go back at the next meeting.")
+    for reason in done.refused:
+        _out(f"  refused and dropped: {reason}")
 
 
 def _upload_files(store: Store, client: ApiClient) -> None:
@@ -409,6 +426,13 @@ def _parcel_action(args: argparse.Namespace, store: Store) -> int:
     for parcel_id, expires in status.waiting:
         _out(f"Waiting:        parcel {parcel_id[:8]}, no answer yet (expires {expires:%Y-%m-%d})")
     _out(f"Pending:        {status.pending} change(s) not yet confirmed")
+    waiting = reviews.provisional_count(store)
+    if waiting:
+        _out(f"Nearby:         {waiting} comment(s) handed over by a trainer, waiting for the server")
+    to_deliver, to_hand = nearby.Courier(store).counts()
+    if to_deliver or to_hand:
+        _out(f"Carried:        {to_deliver} parcel(s) of laptops met nearby to deliver (the next sync "
+             f"does), {to_hand} answer(s) to hand back")
     return EXIT_OK
 
 

@@ -242,3 +242,36 @@ def test_a_laptop_without_a_certificate_gets_one_at_its_next_sync(live_server: L
     certificate = parcel_keys.certificate(li.store)
     assert certificate is not None and certificate.device_id == li.store.device_id
     assert li.sync().requests == baseline  # asked once, not at every sync
+
+
+@pytest.mark.slow
+def test_the_command_line_shows_and_delivers_what_is_carried(
+    live_server: LiveServer, laptop: MakeLaptop, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.sync.test_cli import run
+
+    li, zhao = laptop("li"), laptop("zhao")
+    record = submitted_lesson(li, zhao)
+    reviews.add_comment(zhao.store, record, "好")
+    share = sharing(li, [])
+    try:
+        code = share.pairing_code
+        assert code is not None
+        nearby.Courier(zhao.store).exchange(share.peer(), code)
+    finally:
+        share.close()
+    li_data, zhao_data = str(li.store.path.parent), str(zhao.store.path.parent)
+    li.store.close()
+    zhao.store.close()  # the command line opens the stores itself
+    status, out, _ = run(monkeypatch, capsys, "parcel", "status", "--data-dir", li_data)
+    assert status == 0 and "1 comment(s) handed over by a trainer" in out
+    status, out, _ = run(monkeypatch, capsys, "parcel", "status", "--data-dir", zhao_data)
+    assert status == 0 and "1 parcel(s) of laptops met nearby to deliver" in out
+    status, out, err = run(monkeypatch, capsys, "sync", "--server", live_server.url, "--user", "zhao",
+                           "--password-stdin", "--data-dir", zhao_data,
+                           stdin=live_server.users["zhao"] + "\n")
+    assert status == 0, err
+    assert "Carried parcels: delivered 1" in out
+    status, out, _ = run(monkeypatch, capsys, "parcel", "status", "--data-dir", zhao_data)
+    assert "0 parcel(s) of laptops met nearby to deliver" in out and "1 answer(s) to hand back" in out
