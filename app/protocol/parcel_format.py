@@ -271,6 +271,7 @@ class ParcelInfo:
     reply_to: str | None
     payload_bytes: int  # gzip size as carried
     attachments: tuple[AttachmentInfo, ...]
+    signer: str = ""  # the fingerprint of the key that signed it (checked)
 
     @property
     def parcel_id(self) -> str:
@@ -283,6 +284,10 @@ class ParcelInfo:
 
 DevicePublicLookup = Callable[[str, str], DevicePublicKeys | None]
 """``(user, device_id) -> keys`` registered at sign-in, or None if unknown."""
+
+RenewedLookup = Callable[[str, str, str], DevicePublicKeys | None]
+"""``(user, new device_id, signer fingerprint) -> keys`` registered for that
+user under another device id (a store that became a new device), or None."""
 
 AttachmentSink = Callable[[AttachmentInfo, bytes], None]
 """Receives each attachment chunk as read; the caller stages it and keeps it
@@ -663,21 +668,29 @@ def _info(header: ParcelHeader, opened: _Opened) -> ParcelInfo:
     return ParcelInfo(header, e["user"], e["device_id"], _time(e.get("created_at")),
                       None if expires is None else _time(expires), e.get("reply_to"),
                       len(opened.compressed),
-                      tuple(AttachmentInfo(a["sha256"], a["size"]) for a in e["attachments"]))
+                      tuple(AttachmentInfo(a["sha256"], a["size"]) for a in e["attachments"]),
+                      str(e.get("signer") or ""))
 
 
 def read_outgoing(stream: ByteSource, server: ServerKeys, device_public_lookup: DevicePublicLookup, *,
                   now: dt.datetime, save_attachment: AttachmentSink | None = None,
-                  max_payload: int = MAX_PAYLOAD_INFLATED) -> tuple[ParcelInfo, bytes]:
+                  max_payload: int = MAX_PAYLOAD_INFLATED,
+                  renewed_lookup: RenewedLookup | None = None) -> tuple[ParcelInfo, bytes]:
     """Open an outgoing parcel on the server: (what it says, the inflated
     payload). ``now`` is the server's clock, for the expiry. Raises a
     :class:`~app.errors.ParcelError` and returns nothing usable on any fault;
     attachment chunks given to ``save_attachment`` count only on success.
-    A replay is not an error here: the caller deduplicates by ``parcel_id``."""
+    A replay is not an error here: the caller deduplicates by ``parcel_id``.
+    ``renewed_lookup(user, device_id, signer fingerprint)``, asked when the device id is
+    unknown, names keys registered for that user under another device id:
+    the same store after it became a new device (the caller moves the
+    registration once the parcel has opened)."""
     def signer_of(envelope: dict[str, Any]) -> Ed25519PublicKey:
         if envelope.get("server") != server.public().fingerprint():
             raise ParcelForeign("This parcel was made for another server.")
         device = device_public_lookup(envelope["user"], envelope["device_id"])
+        if device is None and renewed_lookup is not None and isinstance(envelope.get("signer"), str):
+            device = renewed_lookup(envelope["user"], envelope["device_id"], envelope["signer"])
         if device is None or envelope.get("signer") != device.fingerprint():
             raise ParcelForeign("This parcel was signed by a device this server does not know.")
         return device.signing
@@ -803,6 +816,7 @@ __all__ = [
     "ParcelError",
     "ParcelHeader",
     "ParcelInfo",
+    "RenewedLookup",
     "ServerKeys",
     "ServerPublicKeys",
     "new_parcel_id",

@@ -149,8 +149,8 @@ def remember_certificate(store: Store, text: object) -> bool:
     answer parcel) if it checks out; a newer one replaces the old."""
     if not isinstance(text, str) or _checked_certificate(store, text) is None:
         return False
-    with store.writing() as work:
-        _set(work.session, {CERTIFICATE: text})
+    with store.writing() as work:  # (it names this device id: the keys are registered for it)
+        _set(work.session, {CERTIFICATE: text, REGISTERED_DEVICE: store.device_id})
     return True
 
 

@@ -174,7 +174,9 @@ def _ready(store: Store) -> tuple[int, Any, Any]:
     """(user id, device keys, server public keys), or ``ParcelNotReady``."""
     user_id = _user_id(store)
     server = parcel_keys.server_public(store)
-    if server is None or parcel_keys.registered_device(store) != store.device_id:
+    # Registered under an earlier device id of this store (it became a new
+    # device since) is enough: the server moves the keys to the new id.
+    if server is None or parcel_keys.registered_device(store) is None:
         raise ParcelNotReady()
     return user_id, parcel_keys.device_keys(store), server
 
@@ -570,7 +572,7 @@ def parcel_status(store: Store) -> ParcelStatus:
         except (ValueError, KeyError, TypeError):
             continue
     ready = parcel_keys.server_public(store) is not None and \
-        parcel_keys.registered_device(store) == store.device_id
+        parcel_keys.registered_device(store) is not None
     return ParcelStatus(ready, dt.datetime.fromisoformat(synced) if synced else None,
                         sorted(waiting, key=lambda w: w[1]), replica.pending_count(store))
 

@@ -21,7 +21,7 @@ from app.protocol import parcel_format as pf
 from app.protocol.sync import PROTOCOL_VERSION
 from app.server import admin
 from app.server.config import Settings
-from app.server.tables import DeliveredParcel, Review, ServerState, SyncRecord, User
+from app.server.tables import DeliveredParcel, DeviceKeys, Review, ServerState, SyncRecord, User
 from tests.server.conftest import DEFAULT_PASSWORD, FakeClock
 
 DELIVER = "/api/v1/parcels/deliver"
@@ -248,6 +248,29 @@ def test_a_parcel_of_an_unknown_device_is_refused(client: Any, device: MakeDevic
     # The device's id, but keys it never registered.
     _assert_refused(client, session, fellow.parcel([], signer=pf.DeviceKeys.generate()), 403,
                     "parcel_foreign")
+
+
+def test_a_store_that_became_a_new_device_moves_its_keys_by_parcel(
+    client: Any, device: MakeDevice, session: Session
+) -> None:
+    fellow, peer = device(), device()
+    before = deliver(client, fellow.parcel([fellow.push(group(1, str(uuid.uuid4()), {"title": "旧编号"}))]))
+    assert before.status_code == 200, before.text
+    renewed = Device(fellow.user, "dev-renewed", fellow.keys, fellow.server)
+    rid = str(uuid.uuid4())
+    answer = deliver(client, renewed.parcel([renewed.push(group(1, rid, {"title": "换了新编号"}))]))
+    assert answer.status_code == 200, answer.text
+    _info, payload = renewed.open(answer.content)
+    assert payload["push"][0]["last_seq"] == 1
+    session.expire_all()
+    assert session.get(SyncRecord, rid) is not None
+    assert sorted(session.scalars(select(DeviceKeys.device_id).where(DeviceKeys.user_id == fellow.user.id))) \
+        == ["dev-renewed"]
+    # An old parcel of the id before, delivered late, does not move the keys back;
+    # another user's keys move nothing.
+    _assert_refused(client, session, fellow.parcel([]), 403, "parcel_foreign")
+    as_peer = Device(peer.user, "dev-peer-new", fellow.keys, fellow.server)
+    _assert_refused(client, session, as_peer.parcel([]), 403, "parcel_foreign")
 
 
 def test_a_parcel_sealed_for_another_server_is_refused(client: Any, device: MakeDevice,

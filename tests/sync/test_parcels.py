@@ -249,3 +249,39 @@ def test_the_servers_keys_rotate_without_losing_a_parcel(
     wang.client.refresh()
     wang.sync()
     assert replica.pending_count(wang.store) == 0
+
+
+@pytest.mark.slow
+def test_a_restored_laptop_becomes_a_new_device_by_parcel_alone(
+    live_server: LiveServer, laptop: MakeLaptop, tmp_path: Path
+) -> None:
+    import shutil
+
+    li = laptop("li")
+    first = li.store.create("lesson_plan", {**LESSON, "title": "备份里有"}, author="李").id
+    path = li.store.path
+    li.store.close()
+    backup = tmp_path / "backup.db"
+    shutil.copy2(path, backup)  # the copy the laptop is later restored from
+    li.store = Store.open(path)
+    lost = li.store.create("lesson_plan", {**LESSON, "title": "备份之后"}, author="李").id
+    (tmp_path / "one").mkdir()
+    courier_round_trip(li, live_server, tmp_path / "one")  # the server now holds both
+    li.store.close()
+    shutil.copy2(backup, path)  # a power cut, a restore: the store is older than what it sent
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    li.store = Store.open(path)
+    old_device = li.store.device_id
+    later = li.store.create("lesson_plan", {**LESSON, "title": "恢复之后"}, author="李").id
+    (tmp_path / "two").mkdir()
+    report = courier_round_trip(li, live_server, tmp_path / "two")
+    assert report.new_device and li.store.device_id != old_device
+    # No sign-in with a connection: the next parcel, as the new device, is taken,
+    # its keys moved to the new id, and the laptop learns so from the answer.
+    (tmp_path / "three").mkdir()
+    report = courier_round_trip(li, live_server, tmp_path / "three")
+    assert report.pushed >= 1 and not report.new_device
+    assert parcel_keys.registered_device(li.store) == li.store.device_id
+    assert replica.pending_count(li.store) == 0
+    assert {first, lost, later} <= set(li.snapshot())  # nothing lost, the lost edit back from the server

@@ -11,7 +11,6 @@ from base64 import b64decode, b64encode
 
 from fastapi import APIRouter, Response
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from app.errors import ParcelKeyInvalid
 from app.protocol.parcel_format import DevicePublicKeys
@@ -50,8 +49,7 @@ from app.server.security import (
     take_session_notice,
     verify_password,
 )
-from app.server.sync.batch import dialect_insert
-from app.server.sync.parcels import device_certificate
+from app.server.sync.parcels import device_certificate, register_device_keys
 from app.server.tables import DeviceKeys, RefreshToken, User
 
 log = logging.getLogger("fieldbook.server")
@@ -95,21 +93,6 @@ def _device_keys(body: LoginRequest) -> str | None:
     except (ValueError, ParcelKeyInvalid):
         raise ApiError(422, "invalid_parcel_keys", "These are not a device's public parcel keys.") from None
     return body.parcel_keys
-
-
-def register_device_keys(session: Session, settings: Settings, user: User, device_id: str, keys: str) -> None:
-    """Keep ``keys`` for (user, device): the parcels of that device are
-    checked with them. The same keys under another device id of this user
-    are that store before it became a new device (``renew_device_id``): they
-    are dropped, so a parcel of the old id is refused. The caller commits."""
-    session.execute(delete(DeviceKeys).where(DeviceKeys.user_id == user.id, DeviceKeys.keys == keys,
-                                             DeviceKeys.device_id != device_id))
-    session.execute(
-        dialect_insert(session)(DeviceKeys)
-        .values(user_id=user.id, device_id=device_id, keys=keys, registered_at=settings.now())
-        .on_conflict_do_update(index_elements=["user_id", "device_id"],
-                               set_={"keys": keys, "registered_at": settings.now()})
-    )
 
 
 def _locked(exc: Locked) -> ApiError:

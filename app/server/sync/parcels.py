@@ -61,10 +61,11 @@ from app.protocol.sync import (
 from app.server import blob_store, uploads
 from app.server.config import Settings
 from app.server.errors import ApiError
+from app.server.sync.batch import dialect_insert
 from app.server.sync.pull import pull
 from app.server.sync.push import DeviceRolledBack, PushGap, push
 from app.server.sync.requests import PULL_REQUEST, PUSH_REQUEST, check_order, check_protocol
-from app.server.tables import DeliveredParcel, DeviceKeys, User
+from app.server.tables import DeliveredParcel, Device, DeviceKeys, User
 
 log = logging.getLogger("fieldbook.server")
 _Request = TypeVar("_Request")
@@ -103,6 +104,37 @@ class Delivery:
     answer: bytes  # the answer parcel
     info: ParcelInfo
     again: bool  # delivered before: the stored push answers were re-used
+
+
+def _renewed_lookup(session: Session) -> Any:
+    """``(user, signer fingerprint) -> keys`` registered for that user under
+    another device id: a store that became a new device signs with the keys
+    it had (``renew_device_id`` keeps them). Only for a device id with no
+    changes on the server yet (a new one): an old parcel of the id before,
+    delivered late, does not move the keys back."""
+    def lookup(user: str, device_id: str, fingerprint: str) -> DevicePublicKeys | None:
+        if not user.isdigit() or len(user) > 12:
+            return None
+        if session.get(Device, (int(user), device_id)) is not None:
+            return None
+        for text in session.scalars(select(DeviceKeys.keys).where(DeviceKeys.user_id == int(user))):
+            try:
+                keys = DevicePublicKeys.from_bytes(b64decode(text, validate=True))
+            except (Base64Error, ValueError, ParcelKeyInvalid):
+                continue
+            if keys.fingerprint() == fingerprint:
+                return keys
+        return None
+    return lookup
+
+
+def _renewed_keys(session: Session, info: ParcelInfo) -> str | None:
+    """The registered keys (as stored) an opened parcel was signed with, when
+    its device id is not the one they are registered under; else None."""
+    if _lookup(session)(info.user, info.device_id) is not None:
+        return None
+    signer = _renewed_lookup(session)(info.user, info.device_id, info.signer)
+    return None if signer is None else b64encode(signer.to_bytes()).decode("ascii")
 
 
 def _lookup(session: Session) -> Any:
@@ -296,6 +328,21 @@ def device_certificate(settings: Settings, user: User, device_id: str, keys: Dev
                              device_id=device_id, keys=keys, issued_at=settings.now())
 
 
+def register_device_keys(session: Session, settings: Settings, user: User, device_id: str, keys: str) -> None:
+    """Keep ``keys`` for (user, device): the parcels of that device are
+    checked with them. The same keys under another device id of this user
+    are that store before it became a new device (``renew_device_id``): they
+    are dropped, so a parcel of the old id is refused. The caller commits."""
+    session.execute(delete(DeviceKeys).where(DeviceKeys.user_id == user.id, DeviceKeys.keys == keys,
+                                             DeviceKeys.device_id != device_id))
+    session.execute(
+        dialect_insert(session)(DeviceKeys)
+        .values(user_id=user.id, device_id=device_id, keys=keys, registered_at=settings.now())
+        .on_conflict_do_update(index_elements=["user_id", "device_id"],
+                               set_={"keys": keys, "registered_at": settings.now()})
+    )
+
+
 def _sealed_with(settings: Settings, data: bytes) -> ServerKeys:
     """The server's keys (current or from before the last rotation) whose
     hint the parcel carries; the current ones if none (then refused as foreign)."""
@@ -324,8 +371,10 @@ def deliver(session: Session, settings: Settings, data: bytes) -> Delivery:
     keys = _sealed_with(settings, data)
     try:
         try:
-            info, payload = read_outgoing(io.BytesIO(data), keys, _lookup(session),
-                                          now=now, save_attachment=staging.save)
+            info, payload = read_outgoing(io.BytesIO(data), keys, _lookup(session), now=now,
+                                          save_attachment=staging.save,
+                                          renewed_lookup=_renewed_lookup(session))
+            renewed = _renewed_keys(session, info)
         except ParcelError as exc:
             log.info("Parcel refused: %s", type(exc).__name__)
             raise refusal(exc) from None
@@ -334,6 +383,9 @@ def deliver(session: Session, settings: Settings, data: bytes) -> Delivery:
         user = _user(session, info)
         device_id = info.device_id
         pushes, pull_request, types = _payload(payload, device_id)
+        if renewed is not None:  # the store became a new device: its keys move to the new id
+            register_device_keys(session, settings, user, device_id, renewed)
+            log.info("Parcel keys of user %s moved to new device %s", user.id, device_id)
         session.execute(delete(DeliveredParcel).where(DeliveredParcel.expires_at < now))
         session.commit()
         stored = session.get(DeliveredParcel, info.parcel_id)
