@@ -9,6 +9,7 @@ without a real secret.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -16,7 +17,7 @@ import os
 import secrets
 from base64 import b64decode, b64encode
 from binascii import Error as Base64Error
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -339,21 +340,29 @@ def _read_optional(path: Path) -> str:
         raise ConfigError(f"Cannot read {path}: {exc}") from None
 
 
+@contextlib.contextmanager
+def _private_copy(path: Path, value: str) -> Iterator[Path]:
+    """A finished file beside ``path`` holding ``value`` (mode 0600, on disk),
+    to link or move into place; removed after the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(value + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _replace_file(path: Path, value: str) -> None:
     """Write ``value`` to ``path`` (mode 0600) so that a reader sees the old
     text or the new, never a part."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(value + "\n")
-                out.flush()
-                os.fsync(out.fileno())
+        with _private_copy(path, value) as tmp:
             os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise ConfigError(f"Cannot write {path}: {exc}") from None
 
@@ -383,20 +392,11 @@ def _load_or_create(path: Path, make: Callable[[], str], what: str) -> str:
         return existing
     value = make()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(value + "\n")
-                out.flush()
-                os.fsync(out.fileno())
+        with _private_copy(path, value) as tmp:
             try:
                 os.link(tmp, path)
             except FileExistsError:
                 return _load_or_create(path, make, what)  # another process won the race
-        finally:
-            tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise ConfigError(f"Cannot create the server {what} {path}: {exc}") from None
     log.info("Generated new server %s in %s", what, path)
