@@ -30,10 +30,11 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import select
 
+from app import errors as app_errors
 from app.errors import FieldbookError, NotAParcel, ParcelError, ParcelNotReady
 from app.models import reviews
 from app.models.orm import Meta, Review, utcnow
@@ -50,6 +51,7 @@ from app.protocol.peer_parcels import (
     seal_local,
 )
 from app.protocol.sync import MAX_PUSH_REVIEWS
+from app.sync import errors as sync_errors
 from app.sync import lan, parcel_keys, parcels, replica
 from app.sync.client import ApiClient
 from app.sync.errors import RequestRejected
@@ -152,26 +154,29 @@ class Sharing:
         return data
 
     def _answer(self, data: bytes) -> bytes:
+        """Import what was handed over. The reply crosses the network in the
+        clear, so it says only whether it worked and, if not, the kind of
+        refusal (the trainer's laptop has the words for it): no ids, no counts."""
         try:
-            result = self._import(data)
+            self._import(data)
+            result: dict[str, object] = {"ok": True}
         except (FieldbookError, ValueError) as problem:
             message = str(problem) or type(problem).__name__
             log.info("Refused what a laptop nearby handed over: %s", message)
             self.on_event(SharingEvent("refused", detail=message))
-            result = {"ok": False, "reason": type(problem).__name__, "message": message}
+            result = {"ok": False, "reason": type(problem).__name__}
         return json.dumps(result).encode()
 
-    def _import(self, data: bytes) -> dict[str, Any]:
+    def _import(self, data: bytes) -> None:
         kind = peek(data).kind
         if kind == "answer":
             report = parcels.import_answer_data(self.store, data)
             self.on_event(SharingEvent("answer", report.pulled, detail=report.summary()))
-            return {"ok": True, "kind": kind, "reply_to": report.reply_to, "pulled": report.pulled}
+            return
         if kind != "local":
             raise NotAParcel(wrong_kind_message(kind))
-        added, withdrawn, author = import_local(self.store, data)
+        added, _withdrawn, author = import_local(self.store, data)
         self.on_event(SharingEvent("comments", added, author))
-        return {"ok": True, "kind": kind, "added": added, "withdrawn": withdrawn}
 
 
 def import_local(store: Store, data: bytes) -> tuple[int, int, str]:
@@ -186,6 +191,13 @@ def import_local(store: Store, data: bytes) -> tuple[int, int, str]:
     added = reviews.add_provisional(store, entries, author_id=int(sender.user), author=sender.name)
     withdrawn = reviews.withdraw_provisional(store, answer["withdrawn"])
     return added, withdrawn, sender.name
+
+
+def refusal_words(reason: str) -> str:
+    """Plain words for a refusal the fellow's laptop named by its type."""
+    kind = getattr(app_errors, reason, None) or getattr(sync_errors, reason, None)
+    message = getattr(kind, "default_message", None) if isinstance(kind, type) else None
+    return str(message) if message else "The other laptop could not use what was handed over."
 
 
 # --- the trainer's laptop --------------------------------------------------------------
@@ -278,13 +290,13 @@ class Courier:
             result = json.loads(lan.push_answer(peer, code, data))
             ok = bool(result.get("ok"))
         except (ValueError, AttributeError):
-            result, ok = {"message": "the laptop gave an unreadable reply"}, False
+            result, ok = {}, False
         if ok:
             if path is not None:
                 path.unlink(missing_ok=True)
                 report.answers += 1
             return True
-        report.refused.append(str(result.get("message") or result.get("reason")))
+        report.refused.append(refusal_words(str(result.get("reason") or "")))
         if path is not None and result.get("reason") in _DEAD_ANSWER:
             path.unlink(missing_ok=True)  # it can never be used; keeping it helps nobody
         return False

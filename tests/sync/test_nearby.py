@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from app.errors import ParcelForeign, ParcelNotReady
+from app.errors import ParcelForeign, ParcelNotReady, ParcelTampered
 from app.models import reviews
 from app.models.orm import Meta
 from app.models.store import Store
@@ -275,3 +275,29 @@ def test_the_command_line_shows_and_delivers_what_is_carried(
     assert "Carried parcels: delivered 1" in out
     status, out, _ = run(monkeypatch, capsys, "parcel", "status", "--data-dir", zhao_data)
     assert "0 parcel(s) of laptops met nearby to deliver" in out and "1 answer(s) to hand back" in out
+
+
+@pytest.mark.slow
+def test_a_damaged_answer_is_refused_there_and_dropped_here(live_server: LiveServer,
+                                                            laptop: MakeLaptop) -> None:
+    li, zhao = laptop("li"), laptop("zhao")
+    li.store.create("lesson_plan", LESSON, author="李")
+    courier = nearby.Courier(zhao.store)
+    events: list[nearby.SharingEvent] = []
+    share = sharing(li, events)
+    try:
+        code = share.pairing_code
+        assert code is not None
+        courier.exchange(share.peer(), code)
+        assert courier.deliver_all(zhao.client).delivered == 1
+        [answer] = list(courier.answers.iterdir())
+        data = bytearray(answer.read_bytes())
+        data[-40] ^= 0x20  # inside the sealed body: the hint still names li's laptop
+        answer.write_bytes(bytes(data))
+        report = courier.exchange(share.peer(), code)
+    finally:
+        share.close()
+    assert report.answers == 0 and report.refused == [ParcelTampered.default_message]
+    assert not list(courier.answers.iterdir())  # useless: not carried again
+    assert replica.pending_count(li.store) == 1  # nothing applied there
+    assert [e.kind for e in events][-1] == "refused"
