@@ -16,7 +16,8 @@ CHECK_OPTION = "--check"
 # What only the desktop install brings (pyproject.toml's `desktop` extra): a
 # server-only or bare install lacks them, and saying what to install beats a
 # traceback. No Qt here, so no tr(): both languages, Chinese first.
-DESKTOP_MODULES = frozenset({"PySide6", "shiboken6", "requests", "urllib3", "keyring", "pypinyin", "docx"})
+DESKTOP_MODULES = frozenset({"PySide6", "shiboken6", "requests", "urllib3", "keyring", "pypinyin", "docx",
+                             "zeroconf", "ifaddr"})
 DESKTOP_MISSING = (
     "Fieldbook 的桌面部分尚未安装（缺少 {module}）。请安装：\n"
     "Fieldbook's desktop part is not installed ({module} is missing). Install it with:\n"

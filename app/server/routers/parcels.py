@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from app.protocol.peer_parcels import CertificateRequest, CertificateResponse
 from app.server.deps import CurrentUser, SessionDep, SettingsDep
 from app.server.errors import ApiError
-from app.server.schemas import error_responses
+from app.server.schemas import BODY_ERRORS, error_responses
 from app.server.sync.parcels import certificate_for, deliver
 
 router = APIRouter(prefix="/parcels", tags=["parcels"])
@@ -65,7 +65,7 @@ async def deliver_parcel(request: Request, session: SessionDep, settings: Settin
 @router.post(
     "/certificate",
     response_model=CertificateResponse,
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(*BODY_ERRORS, 401, 404),
     summary="The server's certificate of this device's registered parcel keys",
 )
 def device_certificate(body: CertificateRequest, session: SessionDep, settings: SettingsDep,
