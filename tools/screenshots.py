@@ -109,6 +109,7 @@ def child(language: str, work: Path) -> None:
         ("first-run", scene_first_run), ("sign-in", scene_sign_in), ("editor", scene_editor),
         ("conflict", scene_conflict), ("review-queue", scene_review_queue),
         ("dashboard", scene_dashboard), ("templates", scene_templates),
+        ("nearby-share", scene_nearby_share), ("nearby-collect", scene_nearby_collect),
     ]
     for name, scene in scenes:
         QSettings().clear()
@@ -137,12 +138,13 @@ def _people(store: Any) -> None:
         session.add(Person(id=FELLOW_C, name="刘洋", role="fellow", school="东坡中学", cohorts=["2026 秋"]))
 
 
-def _record(store: Any, kind: str, values: dict[str, Any], owner: int, status: str) -> str:
+def _record(store: Any, kind: str, values: dict[str, Any], owner: int, status: str,
+            record_id: str | None = None) -> str:
     from sqlalchemy import update
 
     from app.models.orm import Record
 
-    record = store.create(kind, values, author="王芳")
+    record = store.create(kind, values, author="王芳", record_id=record_id)
     with store.writing() as work:
         session = work.session
         session.execute(update(Record).where(Record.id == record.id)
@@ -252,10 +254,11 @@ def trainer_store(folder: Path) -> Any:
 class App:
     """The window wired as ``app/ui/application.py`` wires it, without sync running."""
 
-    def __init__(self, store: Any, translations: Any) -> None:
+    def __init__(self, store: Any, translations: Any, **nearby: Any) -> None:
         from app.models import reviews
         from app.ui.attachments_ui import AttachmentsUi
         from app.ui.main_window import MainWindow
+        from app.ui.nearby_ui import nearby_ui
         from app.ui.parcels_ui import parcels_ui
         from app.ui.review_ui import ReviewUi
         from app.ui.sync_controller import SyncController
@@ -273,6 +276,7 @@ class App:
             self.sync, queue_ids=lambda: [row.record_id for row in reviews.review_queue(store)])
         self.attachments_ui = AttachmentsUi(self.window, store, self.runner, self.transfers)
         self.parcels_ui = parcels_ui(self.window, store, self.runner, self.sync)
+        self.nearby_ui = nearby_ui(self.window, store, self.sync, **nearby)
         self.window.show_welcome_on_first_run()
         self.window.setGeometry(0, 0, *SIZE)
         self.window.show()
@@ -289,6 +293,7 @@ class App:
 
     def close(self) -> None:
         self.window.close()
+        self.nearby_ui.shutdown()
         self.transfers.shutdown()
         self.sync.shutdown()
         self.attachments_ui.shutdown()
@@ -414,6 +419,115 @@ def scene_dashboard(folder: Path, translations: Any) -> Path:
         return app.shot(folder / "shot.png")
     finally:
         app.close()
+
+
+# --- in the same room: real sharing and exchange on loopback ----------------------------
+
+HOTSPOT_ADDRESS = "192.168.43.27"  # what a phone hotspot gives; the exchange itself runs on loopback
+LOOPBACK = "127.0.0.1"
+NEARBY_WAIT_S = 20.0
+
+
+def certify(store: Any, server: Any, user: int, name: str, role: str) -> None:
+    """What the first sign-in gives a laptop for the room: the server's
+    public keys and its certificate of this laptop's keys (here from a
+    server key pair made for the demo)."""
+    from base64 import b64encode
+
+    from app.protocol.peer_parcels import issue_certificate
+    from app.sync import parcel_keys
+
+    parcel_keys.remember_server_keys(store, b64encode(server.public().to_bytes()).decode("ascii"))
+    certificate = issue_certificate(server, user=str(user), name=name, role=role, device_id=store.device_id,
+                                    keys=parcel_keys.device_keys(store).public(),
+                                    issued_at=dt.datetime.now(dt.UTC))
+    assert parcel_keys.remember_certificate(store, certificate)
+
+
+def village(folder: Path) -> tuple[Any, Any, str]:
+    """Wang Fang's laptop and Li Ming's, both certified by one server; Li
+    Ming has her submitted plan and a comment on it waiting to be sent."""
+    from app.models import reviews
+    from app.models.store import Store
+    from app.protocol.parcel_format import ServerKeys
+    from app.sync import replica
+
+    server = ServerKeys.generate()
+    fellow, ids = fellow_store(folder / "fellow")
+    certify(fellow, server, FELLOW_A, "王芳", "fellow")
+    trainer = Store.open(folder / "trainer" / "fieldbook.db")
+    replica.set_account(trainer, server_url="https://fieldbook.example.org", username="liming",
+                        user_id=TRAINER, role="trainer", display_name="李明")
+    _people(trainer)
+    certify(trainer, server, TRAINER, "李明", "trainer")
+    plan = fellow.get(ids["submitted"])
+    _record(trainer, "lesson_plan", dict(plan.values), FELLOW_A, "submitted", record_id=plan.id)
+    reviews.add_comment(trainer, plan.id, "第二个例子选得很好。练习题可以再分一下层次，照顾到后进的学生。")
+    return fellow, trainer, plan.id
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + NEARBY_WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the nearby scene did not get there")
+        settle()
+
+
+def framed(dialog: Any, name: str) -> None:
+    """Xvfb has no window manager to draw a dialog's frame: a thin border stands in."""
+    dialog.setStyleSheet(f"QDialog#{name} {{ border: 1px solid #90a4ae; }}")
+
+
+def scene_nearby_share(folder: Path, translations: Any) -> Path:
+    """The fellow shares; the trainer's laptop has just taken her work and left a comment."""
+    from app.sync import nearby
+
+    fellow, trainer, plan = village(folder)
+    made: list[Any] = []
+
+    def make_sharing(on_event: Callable[[Any], None]) -> Any:
+        made.append(nearby.Sharing(fellow, on_event, interface=LOOPBACK))
+        return made[-1]
+
+    app = App(fellow, translations, make_sharing=make_sharing)
+    try:
+        _open(app, plan)
+        dialog = app.nearby_ui.open_share()
+        framed(dialog, "nearby_share_dialog")
+        dialog.start()
+        wait_for(lambda: dialog.sharing)
+        nearby.Courier(trainer).exchange(made[0].peer(), dialog.code())
+        wait_for(lambda: len(dialog.event_texts()) >= 2)
+        made[0].interface = HOTSPOT_ADDRESS  # the words a hotspot would show
+        dialog.retranslate()
+        return app.shot(folder / "shot.png")
+    finally:
+        app.close()
+
+
+def scene_nearby_collect(folder: Path, translations: Any) -> Path:
+    """The trainer has exchanged with Wang Fang's laptop: her parcel is carried, his comment handed."""
+    from app.sync import lan, nearby
+
+    fellow, trainer, _plan = village(folder)
+    sharing = nearby.Sharing(fellow, interface=LOOPBACK)
+    code = sharing.start()
+    app = App(trainer, translations,
+              make_browser=lambda added, removed: lan.Browser(added, removed, interface=LOOPBACK))
+    try:
+        dialog = app.nearby_ui.open_collect()
+        framed(dialog, "nearby_collect_dialog")
+        wait_for(lambda: bool(dialog.peer_texts()))
+        from PySide6.QtWidgets import QLineEdit
+
+        dialog.findChild(QLineEdit, "nearby_code").setText(code)
+        dialog.exchange()
+        wait_for(lambda: "王芳" in dialog.result_text())
+        return app.shot(folder / "shot.png")
+    finally:
+        app.close()
+        sharing.close()
 
 
 # --- small files ---------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import ifaddr
 from zeroconf import ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
 
+from app.errors import EnvironmentFault
+
 log = logging.getLogger(__name__)
 
 SERVICE_TYPE = "_fieldbook._tcp.local."
@@ -49,8 +51,14 @@ def _no_hello(_body: bytes) -> bytes:
     raise LanError("this laptop does not introduce itself")
 
 
-class LanError(Exception):
-    """A LAN exchange failed; ``str()`` says why in words a person can act on."""
+class LanError(EnvironmentFault):
+    """A LAN exchange failed; ``str()`` says why in words a person can act on.
+    ``status`` is the other laptop's HTTP status (403 wrong code, 503 not
+    sharing, 409 busy), None when it could not be reached at all."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def new_pairing_code() -> str:
@@ -334,9 +342,9 @@ def _request(peer: Peer, code: str, method: str, path: str, body: bytes) -> byte
             data = bytes(response.read(MAX_BODY_BYTES + 1))
     except urllib.error.HTTPError as error:
         reason = error.read().decode(errors="replace") or error.reason
-        raise LanError(f"{error.code}: {reason}") from error
+        raise LanError(f"{error.code}: {reason}", error.code) from error
     except OSError as error:
         raise LanError(f"could not reach the laptop: {error}") from error
     if len(data) > MAX_BODY_BYTES:
-        raise LanError("413: parcel too large")
+        raise LanError("413: parcel too large", 413)
     return data

@@ -23,6 +23,7 @@ from app.ui import settings, style
 from app.ui.attachments_ui import AttachmentsUi
 from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
+from app.ui.nearby_ui import nearby_ui
 from app.ui.parcels_ui import parcels_ui
 from app.ui.review_ui import ReviewUi
 from app.ui.store_dialogs import open_store_interactive
@@ -113,6 +114,7 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
         sync, queue_ids=lambda: [row.record_id for row in reviews.review_queue(store)])
     attachments_ui = AttachmentsUi(window, store, runner, transfers)
     parcels_ui(window, store, runner, sync)
+    nearby = nearby_ui(window, store, sync)
     window.show_welcome_on_first_run()
     window.show()
     if os.environ.get(BENCH_EXIT_ENV) == "1":
@@ -121,6 +123,7 @@ def start(argv: Sequence[str], started: float | None = None) -> int:
         QTimer.singleShot(3000, lambda: backup_daily(store, runner, directory))
         QTimer.singleShot(1000, sync.start)
     code = app.exec()
+    nearby.shutdown()
     transfers.shutdown()
     sync.shutdown()
     attachments_ui.shutdown()

@@ -12,12 +12,11 @@ tells the user what happened in words they can act on.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QStandardPaths, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QStandardPaths, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
@@ -39,7 +38,7 @@ from app.sync.errors import SyncError
 from app.ui.i18n import tr_error
 from app.ui.main_window import MainWindow
 from app.ui.sync_controller import SyncController
-from app.ui.tasks import TaskRunner, log_failure
+from app.ui.tasks import NetworkRunner, TaskRunner, log_failure
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -49,7 +48,6 @@ class ParcelsUi(QObject):
 
     message = Signal(str)  # translated, for the status bar
     imported = Signal(object)  # ImportReport: the sync status and the list may have changed
-    _delivered = Signal(object, object)  # (DeliverReport | None, error | None), from the worker
 
     def __init__(self, window: QWidget, store: Store, runner: TaskRunner, *,
                  api_client: Callable[[], Any], menu: QMenu | None, before: QAction | None = None,
@@ -60,7 +58,7 @@ class ParcelsUi(QObject):
         self.export_action = self._make("action_export_parcel", self.export_parcel)
         self.import_action = self._make("action_import_parcel", self.import_answer)
         self.deliver_action = self._make("action_deliver_parcel", self.deliver)
-        self._delivered.connect(self._on_delivered)
+        self._network = NetworkRunner(self)
         if menu is not None:
             menu.insertSeparator(before)  # type: ignore[arg-type]
             for action in (self.export_action, self.import_action, self.deliver_action):
@@ -169,19 +167,11 @@ class ParcelsUi(QObject):
             path = Path(chosen)
         self.message.emit(self.tr("Delivering the parcel to the server…"))
         target = path
+        # The network may take minutes on a hotspot: never on the writer thread.
+        self._network.submit(lambda: parcels.deliver_parcel(client, target), self._on_delivered,
+                             self._failed(self.tr("Could not deliver the parcel")))
 
-        def work() -> None:  # the network may take minutes on a hotspot: never on the writer thread
-            try:
-                self._delivered.emit(parcels.deliver_parcel(client, target), None)
-            except Exception as exc:  # reported on the GUI thread, in words
-                self._delivered.emit(None, exc)
-
-        threading.Thread(target=work, name="parcel-deliver", daemon=True).start()
-
-    def _on_delivered(self, report: parcels.DeliverReport | None, error: Exception | None) -> None:
-        if error is not None or report is None:
-            self._failed(self.tr("Could not deliver the parcel"))(error or RuntimeError())
-            return
+    def _on_delivered(self, report: parcels.DeliverReport) -> None:
         self.message.emit(self.tr("Delivered. The answer is {file}, beside the parcel: give it back "
                                   "with the stick.").format(file=report.answer_path.name))
 
@@ -195,26 +185,50 @@ class ParcelsUi(QObject):
         return report
 
     def explain(self, exc: Exception) -> str:
-        """A refusal in the user's language: what is wrong and what to do."""
-        reasons: list[tuple[type[Exception], str]] = [
-            (ParcelNotReady, self.tr("this computer has not signed in since parcels came; sign in once "
-                                     "with a connection")),
-            (NotAParcel, self.tr("this file is not a parcel of this kind (an answer is imported, an "
-                                 "outgoing parcel is delivered)")),
-            (ParcelTruncated, self.tr("the file is cut short; copy it again from the stick")),
-            (ParcelTampered, self.tr("the file is damaged or was changed; nothing was applied")),
-            (ParcelForeign, self.tr("this parcel belongs to another computer or account")),
-            (ParcelExpired, self.tr("this parcel is too old; export a new one")),
-            (ParcelTooNew, self.tr("this parcel comes from a newer Fieldbook; update Fieldbook")),
-            (ParcelTooLarge, self.tr("this parcel is too large")),
-            (OSError, self.tr("the file cannot be read or written ({error})").format(error=exc)),
-        ]
-        for kind, reason in reasons:
-            if isinstance(exc, kind):
-                return reason
-        if isinstance(exc, SyncError | ParcelError | ValidationFailed):
-            return tr_error(exc)
-        return self.tr("an unexpected error; the log has the details")
+        return explain(exc)
+
+
+def translate(context: str, text: str) -> str:
+    return QCoreApplication.translate(context, text)
+
+
+def explain(exc: Exception) -> str:
+    """A parcel's refusal in the user's language: what is wrong and what to do."""
+    reasons: list[tuple[type[Exception], str]] = [
+        (ParcelNotReady, translate(
+            "ParcelsUi", "this computer has not signed in since parcels came; sign in once "
+            "with a connection")),
+        (NotAParcel, translate(
+            "ParcelsUi", "this file is not a parcel of this kind (an answer is imported, an "
+            "outgoing parcel is delivered)")),
+        (ParcelTruncated, translate("ParcelsUi", "the file is cut short; copy it again from the stick")),
+        (ParcelTampered, translate("ParcelsUi", "the file is damaged or was changed; nothing was applied")),
+        (ParcelForeign, translate("ParcelsUi", "this parcel belongs to another computer or account")),
+        (ParcelExpired, translate("ParcelsUi", "this parcel is too old; export a new one")),
+        (ParcelTooNew, translate("ParcelsUi", "this parcel comes from a newer Fieldbook; update Fieldbook")),
+        (ParcelTooLarge, translate("ParcelsUi", "this parcel is too large")),
+        (OSError, translate("ParcelsUi", "the file cannot be read or written ({error})").format(error=exc)),
+    ]
+    for kind, reason in reasons:
+        if isinstance(exc, kind):
+            return reason
+    if isinstance(exc, SyncError | ParcelError | ValidationFailed):
+        return tr_error(exc)
+    return translate("ParcelsUi", "an unexpected error; the log has the details")
+
+
+_REFUSAL_KINDS: tuple[type[ParcelError], ...] = (
+    ParcelNotReady, NotAParcel, ParcelTruncated, ParcelTampered, ParcelForeign, ParcelExpired,
+    ParcelTooNew, ParcelTooLarge)
+
+
+def explain_refusal(words: str) -> str:
+    """A refusal another laptop reported in the error's own (English) words,
+    in the user's language when it is one of the parcel refusals."""
+    for kind in _REFUSAL_KINDS:
+        if words == kind.default_message:
+            return explain(kind())
+    return words
 
 
 def parcels_ui(window: MainWindow, store: Store, runner: TaskRunner, sync: SyncController) -> ParcelsUi:

@@ -138,7 +138,10 @@ def action_text(action: str) -> str:
 def entry_header(entry: ReviewEntry) -> str:
     """"王老师 · Approved · 2024-05-03 14:05" (server time once confirmed)."""
     author = entry.author or translate("Review", "(unknown)")
-    if entry.pending or entry.at is None:
+    if entry.provisional:
+        when = translate("Review", "given in person {time}, pending server confirmation").format(
+            time=format_timestamp(entry.written_at))
+    elif entry.pending or entry.at is None:
         when = translate("Review", "waiting to be sent (written {time})").format(
             time=format_timestamp(entry.written_at))
     else:
@@ -157,6 +160,11 @@ def status_note(state: ReviewState) -> str:
             return translate("Review", "Read-only: this is a fellow's record. Approve it or return it "
                                        "for revision.")
         return translate("Review", "Read-only: this record belongs to someone else.")
+    handed = [e for e in state.entries if e.provisional and e.action in ("approve", "return")]
+    if handed and status == Status.SUBMITTED.value:
+        return translate("Review", "{author} decided in person: {action}. It takes effect when the "
+                                   "server confirms it, at your next sync.").format(
+            author=handed[-1].author, action=action_text(handed[-1].action))
     if status == Status.SUBMITTED.value:
         return translate("Review", "Submitted for review: read-only until you withdraw it to edit.")
     if status == Status.APPROVED.value:
@@ -424,9 +432,11 @@ class ReviewPanel(QFrame):
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        colour = PENDING_COLOUR if entry.pending else MUTED_COLOUR if entry.superseded else ""
+        waiting = entry.pending or entry.provisional
+        colour = PENDING_COLOUR if waiting else MUTED_COLOUR if entry.superseded else ""
         label.setStyleSheet(f"padding: 3px; color: {colour};" if colour else "padding: 3px;")
         label.setProperty("pending", entry.pending)
+        label.setProperty("provisional", entry.provisional)
         label.setProperty("superseded", entry.superseded)
         return label
 

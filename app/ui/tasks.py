@@ -109,3 +109,14 @@ class InlineRunner(TaskRunner):
         else:
             if on_success is not None:
                 on_success(result)
+
+
+class NetworkRunner(TaskRunner):
+    """Like ``TaskRunner``, for calls that wait on another machine (a server
+    over a hotspot, a laptop across the room): each runs on a thread of its
+    own, so a slow link never holds the writer thread or another wait; the
+    callbacks still come back on the GUI thread."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool.setMaxThreadCount(8)

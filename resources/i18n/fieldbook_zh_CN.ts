@@ -325,6 +325,113 @@
     </message>
 </context>
 <context>
+    <name>CollectDialog</name>
+    <message>
+        <source>Fellows nearby</source>
+        <translation>附近的学员</translation>
+    </message>
+    <message>
+        <source>Laptops on this Wi-Fi or hotspot that turned sharing on are listed here. Choose one and type the code on its screen: you take the fellow&apos;s work to the server, and your comments reach them at once.</source>
+        <translation>在同一 Wi-Fi 或热点上、已开启共享的电脑会列在这里。选一台，输入它屏幕上的配对码：您替学员把工作带给服务器，您的评语也立刻送到学员那里。</translation>
+    </message>
+    <message>
+        <source>No one is sharing nearby yet</source>
+        <translation>附近还没有人在共享</translation>
+    </message>
+    <message>
+        <source>Ask the fellow to open File → Share with a trainer nearby… and start sharing, on the same Wi-Fi or hotspot as this laptop.</source>
+        <translation>请学员打开 文件 → 与附近的培训师共享…，在与这台电脑相同的 Wi-Fi 或热点上开始共享。</translation>
+    </message>
+    <message>
+        <source>&amp;Code:</source>
+        <translation>配对码(&amp;C)：</translation>
+    </message>
+    <message>
+        <source>the 6 digits on the fellow&apos;s screen</source>
+        <translation>学员屏幕上的 6 位数字</translation>
+    </message>
+    <message>
+        <source>&amp;Exchange</source>
+        <translation>交换(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Deliver now</source>
+        <translation>立即送达(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Send the parcels you carry to the server now</source>
+        <translation>现在把您带着的同步包送到服务器</translation>
+    </message>
+    <message>
+        <source>Could not look for laptops nearby</source>
+        <translation>无法查找附近的电脑</translation>
+    </message>
+    <message>
+        <source>A laptop sharing nearby ({address})</source>
+        <translation>附近正在共享的电脑（{address}）</translation>
+    </message>
+    <message>
+        <source>Delivering the parcels you carry…</source>
+        <translation>正在送达您带着的同步包…</translation>
+    </message>
+    <message>
+        <source>You carry {outgoing} parcel(s) to deliver and {answers} answer(s) to hand back. Parcels go to the server at your next sync, or now.</source>
+        <translation>您带着 {outgoing} 个待送达的同步包、{answers} 个待交回的回执包。同步包会在下次同步时送到服务器，也可以现在送达。</translation>
+    </message>
+    <message>
+        <source>You carry nothing for anyone now.</source>
+        <translation>您现在没有替任何人带东西。</translation>
+    </message>
+    <message>
+        <source>{what}: {why}</source>
+        <translation>{what}：{why}</translation>
+    </message>
+    <message>
+        <source>Exchanging with that laptop…</source>
+        <translation>正在与那台电脑交换…</translation>
+    </message>
+    <message>
+        <source>{name} · exchanged at {time}</source>
+        <translation>{name} · {time} 已交换</translation>
+    </message>
+    <message>
+        <source>Refused by that laptop: {why}</source>
+        <translation>那台电脑拒收：{why}</translation>
+    </message>
+    <message>
+        <source>Could not exchange</source>
+        <translation>无法交换</translation>
+    </message>
+    <message>
+        <source>Took {name}&apos;s work; it goes to the server at your next sync.</source>
+        <translation>已收下{name}的工作，下次同步时送到服务器。</translation>
+    </message>
+    <message>
+        <source>Handed back {count} answer(s) from the server: the fellow is synced by parcel.</source>
+        <translation>已交回 {count} 个服务器回执：学员已通过同步包同步。</translation>
+    </message>
+    <message>
+        <source>Handed over {count} of your comment(s) and decision(s).</source>
+        <translation>已交给对方 {count} 条您的评语和审阅决定。</translation>
+    </message>
+    <message>
+        <source>Sign in on this laptop to deliver the parcels you carry; they are kept until then.</source>
+        <translation>请在这台电脑上登录后再送达您带着的同步包；在此之前它们会一直保留。</translation>
+    </message>
+    <message>
+        <source>Could not deliver</source>
+        <translation>无法送达</translation>
+    </message>
+    <message>
+        <source>Delivered {count} parcel(s); their answers go back at your next visit.</source>
+        <translation>已送达 {count} 个同步包；回执在您下次探访时交回。</translation>
+    </message>
+    <message>
+        <source>{count} parcel(s) were refused by the server and dropped.</source>
+        <translation>{count} 个同步包被服务器拒收，已丢弃。</translation>
+    </message>
+</context>
+<context>
     <name>ConflictPanel</name>
     <message>
         <source>⚠ 1 conflict: this field was changed on two computers at the same time.</source>
@@ -1311,6 +1418,48 @@
     </message>
 </context>
 <context>
+    <name>Nearby</name>
+    <message>
+        <source>the code does not match. Check the 6 digits on the fellow&apos;s screen</source>
+        <translation>配对码不对。请核对学员屏幕上的 6 位数字</translation>
+    </message>
+    <message>
+        <source>that laptop is not sharing any more. Ask the fellow to start sharing again</source>
+        <translation>那台电脑已不再共享。请学员重新开始共享</translation>
+    </message>
+    <message>
+        <source>that laptop is busy with another exchange. Try again in a moment</source>
+        <translation>那台电脑正在与别人交换。请稍后再试</translation>
+    </message>
+    <message>
+        <source>that laptop cannot be reached. Are both laptops on the same Wi-Fi or hotspot?</source>
+        <translation>连不上那台电脑。两台电脑是否连在同一个 Wi-Fi 或热点上？</translation>
+    </message>
+    <message>
+        <source>this laptop&apos;s network refused it ({error})</source>
+        <translation>这台电脑的网络不允许（{error}）</translation>
+    </message>
+</context>
+<context>
+    <name>NearbyUi</name>
+    <message>
+        <source>S&amp;hare with a trainer nearby…</source>
+        <translation>与附近的培训师共享(&amp;H)…</translation>
+    </message>
+    <message>
+        <source>No signal? A trainer&apos;s laptop on the same Wi-Fi or hotspot takes your work to the server</source>
+        <translation>没有信号？同一 Wi-Fi 或热点上的培训师电脑可以把您的工作带给服务器</translation>
+    </message>
+    <message>
+        <source>Fello&amp;ws nearby…</source>
+        <translation>附近的学员(&amp;W)…</translation>
+    </message>
+    <message>
+        <source>Take the work of fellows in the room to the server, and give them your comments at once</source>
+        <translation>把在场学员的工作带给服务器，并立刻把您的评语交给他们</translation>
+    </message>
+</context>
+<context>
     <name>ParcelsUi</name>
     <message>
         <source>Export s&amp;ync parcel…</source>
@@ -1830,6 +1979,10 @@
         <translation>（未知）</translation>
     </message>
     <message>
+        <source>given in person {time}, pending server confirmation</source>
+        <translation>{time} 当面交来，待服务器确认</translation>
+    </message>
+    <message>
         <source>waiting to be sent (written {time})</source>
         <translation>等待发送（写于 {time}）</translation>
     </message>
@@ -1848,6 +2001,10 @@
     <message>
         <source>Read-only: this record belongs to someone else.</source>
         <translation>只读：这条记录属于其他人。</translation>
+    </message>
+    <message>
+        <source>{author} decided in person: {action}. It takes effect when the server confirms it, at your next sync.</source>
+        <translation>{author} 当面给出决定：{action}。服务器确认后生效（在您下次同步时）。</translation>
     </message>
     <message>
         <source>Submitted for review: read-only until you withdraw it to edit.</source>
@@ -2243,6 +2400,73 @@
     <message>
         <source>For trainers: after each sync, fetch the attachments of the records in your review queue, so they open at once, even offline.</source>
         <translation>供培训师使用：每次同步后下载审阅队列中记录的附件，打开时无需等待，离线也能查看。</translation>
+    </message>
+</context>
+<context>
+    <name>ShareDialog</name>
+    <message>
+        <source>Share with a trainer nearby</source>
+        <translation>与附近的培训师共享</translation>
+    </message>
+    <message>
+        <source>No signal? When a trainer&apos;s laptop is on the same Wi-Fi or phone hotspot, it can take your work to the server and give you its comments at once. Everything is sealed for the server: nobody else on the network can read it.</source>
+        <translation>没有信号？培训师的电脑和您连在同一个 Wi-Fi 或手机热点上时，可以把您的工作带给服务器，并立刻把评语交给您。所有内容都只为服务器加密封装：网络上的其他人无法读取。</translation>
+    </message>
+    <message>
+        <source>&amp;Start sharing</source>
+        <translation>开始共享(&amp;S)</translation>
+    </message>
+    <message>
+        <source>S&amp;top sharing</source>
+        <translation>停止共享(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在开启…</translation>
+    </message>
+    <message>
+        <source>Turn sharing on when the trainer is here. It stays on only while this window is open.</source>
+        <translation>培训师到了再开启共享。只有这个窗口开着时才会共享。</translation>
+    </message>
+    <message>
+        <source>This laptop is not on a Wi-Fi or hotspot, so no one can reach it. Join the same one as the trainer, then stop and start sharing again.</source>
+        <translation>这台电脑没有连接 Wi-Fi 或热点，别人连不上它。请连上与培训师相同的网络，然后停止并重新开始共享。</translation>
+    </message>
+    <message>
+        <source>Read this code to the trainer. On their laptop: File → Fellows nearby…, choose this laptop and type the code. (This laptop: {address})</source>
+        <translation>把这个配对码念给培训师。在培训师的电脑上：文件 → 附近的学员…，选中这台电脑并输入配对码。（这台电脑：{address}）</translation>
+    </message>
+    <message>
+        <source>Waiting for the trainer&apos;s laptop…</source>
+        <translation>正在等待培训师的电脑…</translation>
+    </message>
+    <message>
+        <source>Could not start sharing: {why}</source>
+        <translation>无法开始共享：{why}</translation>
+    </message>
+    <message>
+        <source>{time}  {what}</source>
+        <translation>{time}  {what}</translation>
+    </message>
+    <message>
+        <source>The trainer&apos;s laptop took your work: {count} change(s). They stay here too until the server&apos;s answer comes back.</source>
+        <translation>培训师的电脑已收下您的工作：{count} 项修改。在服务器的回执回来之前，它们也保留在这里。</translation>
+    </message>
+    <message>
+        <source>The server&apos;s answer came in: {count} record(s) received. Synced by parcel.</source>
+        <translation>服务器的回执到了：收到 {count} 条记录。已通过同步包同步。</translation>
+    </message>
+    <message>
+        <source>{person} gave you {count} comment(s) or decision(s), pending server confirmation.</source>
+        <translation>{person} 给了您 {count} 条评语或审阅决定，待服务器确认。</translation>
+    </message>
+    <message>
+        <source>Sharing stopped: too many wrong codes were tried. Start sharing again for a new code.</source>
+        <translation>共享已停止：有人试了太多次错误的配对码。重新开始共享会得到新的配对码。</translation>
+    </message>
+    <message>
+        <source>Refused what the trainer&apos;s laptop handed over: {why}</source>
+        <translation>拒收了培训师电脑交来的内容：{why}</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,364 @@
+"""File → Fellows nearby…: the trainer's side of a meeting in the room.
+
+The laptops of fellows who turned sharing on (on the same Wi-Fi or phone
+hotspot) are listed as mDNS finds them; the trainer chooses one, types the
+six digits on its screen and exchanges: their parcel is carried to the
+server, the answers carried for them and the trainer's own comments go
+back at once (docs/parcels.md). The work is ``nearby.Courier`` and
+``lan.Browser`` (no Qt); every exchange and delivery waits on the network,
+so it runs on a ``NetworkRunner``, and discovery's threads post here through
+queued signals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, QRegularExpression, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.sync import lan, nearby
+from app.ui import style
+from app.ui.empty_state import EmptyStack, EmptyState
+from app.ui.i18n import format_clock
+from app.ui.nearby_share import explain_nearby
+from app.ui.parcels_ui import explain_refusal
+from app.ui.tasks import NetworkRunner, log_failure
+
+log = logging.getLogger("fieldbook.ui")
+
+BrowserFactory = Callable[[Callable[[lan.Peer], None], Callable[[lan.Peer], None]], lan.Browser]
+CODE_DIGITS = 6
+
+
+class CollectDialog(QDialog):
+    """Fellows' laptops nearby, the code, Exchange; what is carried, Deliver now."""
+
+    delivered = Signal(object)  # DeliveryRound
+    _found = Signal(object)  # lan.Peer, from a discovery thread
+    _lost = Signal(object)
+
+    def __init__(self, courier: nearby.Courier, make_browser: BrowserFactory,
+                 api_client: Callable[[], Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("nearby_collect_dialog")
+        self.setMinimumWidth(560)
+        self._courier, self._make_browser, self._api_client = courier, make_browser, api_client
+        self._browser: lan.Browser | None = None
+        self._met: dict[str, str] = {}  # session id -> the fellow's name and when, once exchanged
+        self._exchanging = self._delivering = False
+        self._network = NetworkRunner(self)
+        self._found.connect(self._on_found)
+        self._lost.connect(self._on_lost)
+        self._build()
+        self.retranslate()
+
+    def _build(self) -> None:
+        self._icon = QLabel(self)
+        self._icon.setPixmap(style.icon("nearby", "#00796b").pixmap(QSize(40, 40)))
+        self._title = QLabel(self)
+        style.mark_role(self._title, "heading")
+        self._intro = QLabel(self)
+        self._intro.setWordWrap(True)
+        style.mark_role(self._intro, "subtle")
+        self._peers = QListWidget(self)
+        self._peers.setObjectName("nearby_peers")
+        self._peers.setIconSize(QSize(24, 24))
+        self._peers.currentItemChanged.connect(lambda *_args: self._render())
+        self._empty = EmptyState("nearby_empty", "nearby", self)
+        self._list = EmptyStack(self._peers, self._empty, self)
+        self._list.setMinimumHeight(150)
+        self._code_label = QLabel(self)
+        self._code = QLineEdit(self)
+        self._code.setObjectName("nearby_code")
+        self._code.setMaxLength(CODE_DIGITS + 1)  # "482 913" as read out, or the six digits
+        self._code.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,3} ?\d{0,3}"), self))
+        self._code.textChanged.connect(lambda _text: self._render())
+        self._code.returnPressed.connect(self.exchange)
+        self._code_label.setBuddy(self._code)
+        self._exchange = QPushButton(self)
+        self._exchange.setObjectName("nearby_exchange")
+        self._exchange.setIcon(style.icon("exchange", "#ffffff"))
+        style.mark_primary(self._exchange)
+        self._exchange.clicked.connect(lambda _checked=False: self.exchange())
+        self._result = QLabel(self)
+        self._result.setObjectName("nearby_result")
+        self._result.setWordWrap(True)
+        self._problem = QLabel(self)
+        self._problem.setObjectName("nearby_problem")
+        self._problem.setWordWrap(True)
+        style.mark_role(self._problem, "warning")
+        self._carried = QLabel(self)
+        self._carried.setObjectName("nearby_carried")
+        self._carried.setWordWrap(True)
+        self._deliver = QPushButton(self)
+        self._deliver.setObjectName("nearby_deliver")
+        self._deliver.setIcon(style.icon("sync"))
+        self._deliver.clicked.connect(lambda _checked=False: self.deliver())
+        self._buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self._buttons.rejected.connect(self.reject)
+
+        heading = QHBoxLayout()
+        heading.addWidget(self._icon)
+        heading.addWidget(self._title, 1)
+        code_row = QHBoxLayout()
+        code_row.addWidget(self._code_label)
+        code_row.addWidget(self._code, 1)
+        code_row.addWidget(self._exchange)
+        line = QFrame(self)
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        carried_row = QHBoxLayout()
+        carried_row.addWidget(self._carried, 1)
+        carried_row.addWidget(self._deliver)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        layout.addLayout(heading)
+        layout.addWidget(self._intro)
+        layout.addWidget(self._list, 1)
+        layout.addLayout(code_row)
+        layout.addWidget(self._result)
+        layout.addWidget(self._problem)
+        layout.addWidget(line)
+        layout.addLayout(carried_row)
+        layout.addWidget(self._buttons)
+        self.setTabOrder(self._peers, self._code)
+        self.setTabOrder(self._code, self._exchange)
+        self.setTabOrder(self._exchange, self._deliver)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("Fellows nearby"))
+        self._title.setText(self.tr("Fellows nearby"))
+        self._intro.setText(self.tr(
+            "Laptops on this Wi-Fi or hotspot that turned sharing on are listed here. Choose one and "
+            "type the code on its screen: you take the fellow's work to the server, and your "
+            "comments reach them at once."))
+        self._empty.set_texts(
+            self.tr("No one is sharing nearby yet"),
+            self.tr("Ask the fellow to open File → Share with a trainer nearby… and start sharing, "
+                    "on the same Wi-Fi or hotspot as this laptop."))
+        self._code_label.setText(self.tr("&Code:"))
+        self._code.setPlaceholderText(self.tr("the 6 digits on the fellow's screen"))
+        self._exchange.setText(self.tr("&Exchange"))
+        self._deliver.setText(self.tr("&Deliver now"))
+        self._deliver.setToolTip(self.tr("Send the parcels you carry to the server now"))
+        self._relabel_peers()
+        self._render()
+
+    # --- showing ---
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.start_browsing()
+
+    def start_browsing(self) -> None:
+        """Look for laptops nearby while this window is open (opening mDNS
+        sockets may wait on the network: off the GUI thread)."""
+        if self._browser is not None:
+            return
+
+        def made(browser: lan.Browser) -> None:
+            if self.isVisible() and self._browser is None:
+                self._browser = browser
+            else:
+                self._network.submit(browser.close)
+
+        self._network.submit(lambda: self._make_browser(self._found.emit, self._lost.emit), made,
+                             lambda exc: self._failed(self.tr("Could not look for laptops nearby"), exc))
+        self._render()
+
+    def stop_browsing(self) -> None:
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            self._network.submit(browser.close)
+        self._peers.clear()
+
+    def done(self, result: int) -> None:
+        self.stop_browsing()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.stop_browsing()
+        super().closeEvent(event)
+
+    def peer_texts(self) -> list[str]:
+        return [self._peers.item(row).text() for row in range(self._peers.count())]
+
+    def result_text(self) -> str:
+        return self._result.text() if self._result.isVisibleTo(self) else ""
+
+    def problem_text(self) -> str:
+        return self._problem.text() if self._problem.isVisibleTo(self) else ""
+
+    def carried_text(self) -> str:
+        return self._carried.text()
+
+    def _on_found(self, peer: lan.Peer) -> None:
+        if self._browser is None or any(self._peer(row) == peer for row in range(self._peers.count())):
+            return
+        item = QListWidgetItem(style.icon("nearby"), "", self._peers)
+        item.setData(Qt.ItemDataRole.UserRole, peer)
+        self._relabel_peers()
+        if self._peers.currentItem() is None:
+            self._peers.setCurrentItem(item)
+        self._render()
+
+    def _on_lost(self, peer: lan.Peer) -> None:
+        for row in range(self._peers.count()):
+            if self._peer(row) == peer:
+                self._peers.takeItem(row)
+                break
+        self._render()
+
+    def _peer(self, row: int) -> lan.Peer | None:
+        item = self._peers.item(row)
+        value = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return value if isinstance(value, lan.Peer) else None
+
+    def _relabel_peers(self) -> None:
+        for row in range(self._peers.count()):
+            peer = self._peer(row)
+            if peer is None:
+                continue
+            met = self._met.get(peer.session_id)
+            self._peers.item(row).setText(met or self.tr("A laptop sharing nearby ({address})").format(
+                address=peer.host))
+
+    def _render(self) -> None:
+        self._list.set_empty(self._peers.count() == 0)
+        digits = self._digits()
+        current = self._peers.currentItem()
+        self._exchange.setEnabled(current is not None and len(digits) == CODE_DIGITS
+                                  and not self._exchanging)
+        outgoing, answers = self._courier.counts()
+        if self._delivering:
+            self._carried.setText(self.tr("Delivering the parcels you carry…"))
+        elif outgoing or answers:
+            self._carried.setText(self.tr(
+                "You carry {outgoing} parcel(s) to deliver and {answers} answer(s) to hand back. "
+                "Parcels go to the server at your next sync, or now.").format(
+                outgoing=outgoing, answers=answers))
+        else:
+            self._carried.setText(self.tr("You carry nothing for anyone now."))
+        self._deliver.setEnabled(outgoing > 0 and not self._delivering)
+
+    def _digits(self) -> str:
+        return self._code.text().replace(" ", "")
+
+    def _show(self, result: str, problem: str) -> None:
+        self._result.setText(result)
+        self._result.setVisible(bool(result))
+        self._problem.setText(problem)
+        self._problem.setVisible(bool(problem))
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        log_failure(what, exc)
+        self._show("", self.tr("{what}: {why}").format(what=what, why=explain_nearby(exc)))
+
+    # --- exchange ---
+
+    def exchange(self) -> None:
+        """Meet the chosen laptop with the typed code (off the GUI thread)."""
+        item = self._peers.currentItem()
+        peer = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        code = self._digits()
+        if not isinstance(peer, lan.Peer) or len(code) != CODE_DIGITS or self._exchanging:
+            return
+        self._exchanging = True
+        self._show(self.tr("Exchanging with that laptop…"), "")
+        self._render()
+
+        def finished(report: nearby.ExchangeReport) -> None:
+            self._exchanging = False
+            self._met[peer.session_id] = self.tr("{name} · exchanged at {time}").format(
+                name=report.fellow, time=format_clock(dt.datetime.now(dt.UTC)))
+            self._relabel_peers()
+            self._code.clear()
+            problem = "\n".join(self.tr("Refused by that laptop: {why}").format(why=explain_refusal(why))
+                                for why in report.refused)
+            self._show(self.describe(report), problem)
+            self._render()
+
+        def failed(exc: Exception) -> None:
+            self._exchanging = False
+            self._failed(self.tr("Could not exchange"), exc)
+            self._render()
+            self._code.setFocus()
+            self._code.selectAll()
+
+        self._network.submit(lambda: self._courier.exchange(peer, code), finished, failed)
+
+    def describe(self, report: nearby.ExchangeReport) -> str:
+        text = self.tr("Took {name}'s work; it goes to the server at your next sync.").format(
+            name=report.fellow)
+        if report.answers:
+            text += " " + self.tr("Handed back {count} answer(s) from the server: the fellow is synced "
+                                  "by parcel.").format(count=report.answers)
+        if report.reviews:
+            text += " " + self.tr("Handed over {count} of your comment(s) and decision(s).").format(
+                count=report.reviews)
+        return text
+
+    # --- deliver ---
+
+    def deliver(self) -> None:
+        """Deliver every carried parcel now (the next direct sync does it anyway)."""
+        client = self._api_client()
+        if client is None:
+            self._show("", self.tr("Sign in on this laptop to deliver the parcels you carry; they "
+                                   "are kept until then."))
+            return
+        if self._delivering:
+            return
+        self._delivering = True
+        self._render()
+
+        def finished(result: nearby.DeliveryRound) -> None:
+            self._delivering = False
+            self._show(describe_delivery(result), "\n".join(result.refused))
+            self._render()
+            self.delivered.emit(result)
+
+        def failed(exc: Exception) -> None:
+            self._delivering = False
+            self._failed(self.tr("Could not deliver"), exc)
+            self._render()
+
+        self._network.submit(lambda: self._courier.deliver_all(client), finished, failed)
+
+    def refresh(self) -> None:
+        """Re-read what is carried (a sync delivered it)."""
+        self._render()
+
+
+def describe_delivery(result: nearby.DeliveryRound) -> str:
+    text = QCoreApplication.translate(
+        "CollectDialog", "Delivered {count} parcel(s); their answers go back at your next visit.").format(
+        count=result.delivered)
+    if result.refused:
+        text += " " + QCoreApplication.translate(
+            "CollectDialog", "{count} parcel(s) were refused by the server and dropped.").format(
+            count=len(result.refused))
+    return text
+

@@ -1,0 +1,253 @@
+"""File → Share with a trainer nearby… and File → Fellows nearby…, clicked and
+typed as people do, against a real server on loopback and real exchange
+sockets with mDNS on this machine: the fellow's laptop never connects after
+signing in; the trainer's comment reaches her before he leaves, his next
+sync delivers her parcel, and the next meeting makes her synced by parcel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QMenu, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from app.models import reviews
+from app.sync import lan, nearby, replica
+from app.sync.client import ApiClient
+from app.ui.i18n import Translations
+from app.ui.main_window import MainWindow
+from app.ui.nearby_collect import CollectDialog
+from app.ui.nearby_share import ShareDialog
+from app.ui.nearby_ui import NearbyUi
+from app.ui.review_panel import entry_header
+from app.ui.sync_controller import SyncController
+from app.ui.sync_ui import SyncUi
+from app.ui.tasks import TaskRunner
+from tests.sync.conftest import (  # noqa: F401 (the real-server fixtures)
+    Laptop,
+    LiveServer,
+    _server_template,
+    laptop,
+    live_server,
+)
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")]
+
+LEFT = Qt.MouseButton.LeftButton
+WAIT_MS = 30_000  # mDNS announcing and a sync against the loopback server
+LESSON = {"title": "认识分数", "subject": "math", "grade": 3}
+LOOPBACK = "127.0.0.1"
+
+
+class Window:
+    """A laptop's window with the nearby actions, sharing and browsing on loopback."""
+
+    def __init__(self, machine: Laptop, courier: Callable[[], ApiClient | None] | None) -> None:
+        self.runner = TaskRunner()
+        self.window = MainWindow(machine.store, self.runner, Translations())
+        self.sync = SyncController(machine.store, self.runner, tokens=machine.tokens,
+                                   client_factory=lambda url: ApiClient(url, timeout=(3, 15)),
+                                   watch_network=False)
+        self.sync_ui = SyncUi(self.window, self.sync)
+        self.ui = NearbyUi(
+            self.window, machine.store, api_client=courier or self.sync.api_client,
+            role=lambda: self.sync.account().role, menu=self.window.findChild(QMenu, "menu_file"),
+            make_sharing=lambda on_event: nearby.Sharing(machine.store, on_event, interface=LOOPBACK),
+            make_browser=lambda added, removed: lan.Browser(added, removed, interface=LOOPBACK))
+        self.messages: list[str] = []
+        self.ui.message.connect(self.messages.append)
+        self.sync.synced.connect(lambda _report: self.ui.deliver_carried())
+        self.changed = 0
+        self.ui.changed.connect(self._count_change)
+        self.window.show()
+
+    def _count_change(self) -> None:
+        self.changed += 1
+
+    def action(self, name: str) -> QAction:
+        menu = self.window.findChild(QMenu, "menu_file")
+        assert menu is not None
+        [action] = [a for a in menu.actions() if a.objectName() == name]
+        return action
+
+    def close(self) -> None:
+        self.ui.shutdown()
+        self.sync.shutdown(20)
+        self.window.close()
+        self.runner.wait()
+        self.window.deleteLater()
+        QCoreApplication.processEvents()
+
+
+@pytest.fixture
+def opened(qtbot: QtBot) -> Iterator[Callable[..., Window]]:
+    made: list[Window] = []
+
+    def make(machine: Laptop, courier: Callable[[], ApiClient | None] | None = None) -> Window:
+        made.append(Window(machine, courier))
+        qtbot.waitExposed(made[-1].window)
+        return made[-1]
+
+    yield make
+    for window in made:
+        window.close()
+
+
+def child(parent: QWidget, kind: type[Any], name: str) -> Any:
+    found = parent.findChild(kind, name)
+    assert found is not None, name
+    return found
+
+
+def click(qtbot: QtBot, parent: QWidget, name: str) -> None:
+    button = child(parent, QPushButton, name)
+    assert button.isVisible() and button.isEnabled(), name
+    qtbot.mouseClick(button, LEFT)
+
+
+def start_sharing(qtbot: QtBot, village: Window) -> ShareDialog:
+    share_action = village.action("action_share_nearby")
+    assert share_action.isVisible() and not village.action("action_fellows_nearby").isVisible()
+    share_action.trigger()
+    dialog = village.ui.share_dialog
+    assert dialog is not None and dialog.isVisible()
+    click(qtbot, dialog, "start_sharing")
+    qtbot.waitUntil(lambda: dialog.sharing, timeout=WAIT_MS)
+    assert len(dialog.code()) == 6 and "Waiting for the trainer" in dialog.event_texts()[0]
+    return dialog
+
+
+def open_fellows_nearby(qtbot: QtBot, trainer: Window) -> CollectDialog:
+    collect_action = trainer.action("action_fellows_nearby")
+    assert collect_action.isVisible() and not trainer.action("action_share_nearby").isVisible()
+    collect_action.trigger()
+    dialog = trainer.ui.collect_dialog
+    assert dialog is not None and dialog.isVisible()
+    return dialog
+
+
+def choose_peer_and_type(qtbot: QtBot, dialog: CollectDialog, code: str) -> None:
+    peers = child(dialog, QListWidget, "nearby_peers")
+    qtbot.waitUntil(lambda: peers.count() == 1 and peers.isVisible(), timeout=WAIT_MS)
+    item = peers.item(0)
+    qtbot.mouseClick(peers.viewport(), LEFT, pos=peers.visualItemRect(item).center())
+    assert peers.currentItem() is item
+    field = child(dialog, QLineEdit, "nearby_code")
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClicks(field, code)
+
+
+def test_a_village_visit_and_the_next_one_in_the_windows(
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],  # noqa: F811
+        opened: Callable[..., Window]) -> None:
+    li, zhao = laptop("li"), laptop("zhao")
+    record = li.store.create("lesson_plan", LESSON, author="李").id
+    reviews.submit(li.store, record)
+    li.sync()
+    zhao.sync()
+    # In the village: li writes a plan, zhao comments on the submitted one.
+    li.store.create("lesson_plan", {**LESSON, "title": "第二课"}, author="李")
+    reviews.add_comment(zhao.store, record, "板书可以再清楚些")
+    village, trainer = opened(li), opened(zhao)
+
+    share = start_sharing(qtbot, village)
+    collect = open_fellows_nearby(qtbot, trainer)
+    wrong = "000000" if share.code() != "000000" else "111111"
+    choose_peer_and_type(qtbot, collect, wrong)
+    click(qtbot, collect, "nearby_exchange")
+    qtbot.waitUntil(lambda: "code does not match" in collect.problem_text(), timeout=WAIT_MS)
+    assert replica.pending_count(li.store) == 1  # a wrong code took nothing
+
+    field = child(collect, QLineEdit, "nearby_code")
+    assert field.hasFocus() and field.selectedText() == wrong  # retyping replaces it
+    qtbot.keyClicks(field, f"{share.code()[:3]} {share.code()[3:]}")  # read out in two halves
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Took li 老师's work" in collect.result_text(), timeout=WAIT_MS)
+    assert "Handed over 1 of your comment(s)" in collect.result_text()
+    assert "answer(s) from the server" not in collect.result_text() and not collect.problem_text()
+    assert collect.peer_texts()[0].startswith("li 老师 · exchanged at ")
+    assert "1 parcel(s) to deliver and 0 answer(s)" in collect.carried_text()
+
+    # The fellow sees the comment before the trainer leaves, as not yet confirmed.
+    qtbot.waitUntil(lambda: village.changed >= 1)
+    events = share.event_texts()
+    assert any("took your work: 1 change(s)" in text for text in events)
+    assert any("zhao 老师 gave you 1 comment(s)" in text for text in events)
+    [handed] = [e for e in reviews.thread(li.store, record) if e.provisional]
+    assert handed.body == "板书可以再清楚些"
+    assert "pending server confirmation" in entry_header(handed)
+
+    # In town: the trainer's sync delivers what he carries, by itself.
+    sync_now = trainer.window.findChild(QAction, "action_sync_now")
+    assert sync_now is not None and sync_now.isEnabled()
+    sync_now.trigger()
+    qtbot.waitUntil(lambda: trainer.ui.courier.counts() == (0, 1), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any("Delivered 1 parcel(s)" in m for m in trainer.messages))
+    assert "0 parcel(s) to deliver and 1 answer(s)" in collect.carried_text()
+
+    # The next visit: the answer goes back, and li is synced without a signal.
+    choose_peer_and_type(qtbot, collect, share.code())
+    click(qtbot, collect, "nearby_exchange")
+    qtbot.waitUntil(lambda: "Handed back 1 answer(s) from the server" in collect.result_text(),
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: replica.pending_count(li.store) == 0, timeout=WAIT_MS)
+    assert any("Synced by parcel" in text for text in share.event_texts())
+    qtbot.waitUntil(lambda: village.sync._describe()[0].startswith("Synced by parcel"))
+    # Her parcel of this meeting (what she asks for next) is carried for the next trip.
+    assert "1 parcel(s) to deliver and 0 answer(s)" in collect.carried_text()
+    # The server's copy of the comment replaced the one handed over in the room.
+    thread = reviews.thread(li.store, record)
+    assert [e.body for e in thread if e.action == "comment"] == ["板书可以再清楚些"]
+    assert not any(e.provisional for e in thread)
+
+    # Closing the window stops sharing: the laptop leaves the trainer's list.
+    share.reject()
+    assert not share.sharing
+    qtbot.waitUntil(lambda: not collect.peer_texts(), timeout=WAIT_MS)
+
+
+def test_sharing_before_the_first_sign_in_says_what_to_do(
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],  # noqa: F811
+        opened: Callable[..., Window]) -> None:
+    village = opened(laptop("li", sign_in=False))
+    village.action("action_share_nearby").trigger()
+    dialog = village.ui.share_dialog
+    assert dialog is not None
+    click(qtbot, dialog, "start_sharing")
+    qtbot.waitUntil(lambda: bool(dialog.problem_text()), timeout=WAIT_MS)
+    assert "sign in once with a connection" in dialog.problem_text()
+    assert not dialog.sharing and child(dialog, QPushButton, "start_sharing").isEnabled()
+
+
+def test_no_one_nearby_and_deliver_now(
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],  # noqa: F811
+        opened: Callable[..., Window]) -> None:
+    li, zhao = laptop("li"), laptop("zhao")
+    li.store.create("lesson_plan", LESSON, author="李")
+    share = nearby.Sharing(li.store, interface=LOOPBACK)
+    code = share.start()
+    try:
+        nearby.Courier(zhao.store).exchange(share.peer(), code)
+    finally:
+        share.close()
+    courier = ApiClient(live_server.url)
+    try:
+        trainer = opened(zhao, lambda: courier)
+        collect = open_fellows_nearby(qtbot, trainer)
+        # Nobody shares any more: the empty state says what the fellow does.
+        title = child(collect, QLabel, "nearby_empty_title")
+        assert title.isVisible() and title.text() == "No one is sharing nearby yet"
+        assert not child(collect, QPushButton, "nearby_exchange").isEnabled()
+        assert "1 parcel(s) to deliver" in collect.carried_text()
+        click(qtbot, collect, "nearby_deliver")
+        qtbot.waitUntil(lambda: "Delivered 1 parcel(s)" in collect.result_text(), timeout=WAIT_MS)
+        assert trainer.ui.courier.counts() == (0, 1)
+        assert not child(collect, QPushButton, "nearby_deliver").isEnabled()
+    finally:
+        courier.close()
