@@ -87,7 +87,8 @@ class SharingEvent:
 
     ``kind``: ``collected`` (it took the outgoing parcel), ``answer`` (a
     server answer was imported: ``count`` records received), ``comments``
-    (``count`` review entries by ``person`` kept as pending), ``refused``
+    (``count`` review entries by ``person`` kept as pending, ``withdrawn``
+    earlier ones the server refused taken away), ``refused``
     (what it handed was refused: ``detail`` says why), ``locked`` (too many
     wrong pairing codes: sharing stopped)."""
 
@@ -95,6 +96,7 @@ class SharingEvent:
     count: int = 0
     person: str = ""
     detail: str = ""
+    withdrawn: int = 0
 
 
 class Sharing:
@@ -175,8 +177,8 @@ class Sharing:
             return
         if kind != "local":
             raise NotAParcel(wrong_kind_message(kind))
-        added, _withdrawn, author = import_local(self.store, data)
-        self.on_event(SharingEvent("comments", added, author))
+        added, withdrawn, author = import_local(self.store, data)
+        self.on_event(SharingEvent("comments", added, author, withdrawn=withdrawn))
 
 
 def import_local(store: Store, data: bytes) -> tuple[int, int, str]:

@@ -287,8 +287,14 @@ class ShareDialog(QDialog):
             return self.tr("The server's answer came in: {count} record(s) received. Synced by "
                            "parcel.").format(count=event.count)
         if event.kind == "comments":
-            return self.tr("{person} gave you {count} comment(s) or decision(s), pending server "
-                           "confirmation.").format(person=event.person, count=event.count)
+            parts = []
+            if event.count or not event.withdrawn:
+                parts.append(self.tr("{person} gave you {count} comment(s) or decision(s), pending "
+                                     "server confirmation.").format(person=event.person, count=event.count))
+            if event.withdrawn:
+                parts.append(self.tr("{count} comment(s) given in person earlier were refused by the "
+                                     "server and are removed.").format(count=event.withdrawn))
+            return " ".join(parts)
         if event.kind == "locked":
             return self.tr("Sharing stopped: too many wrong codes were tried. Start sharing again "
                            "for a new code.")

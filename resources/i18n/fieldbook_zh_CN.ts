@@ -2461,6 +2461,10 @@
         <translation>{person} 给了您 {count} 条评语或审阅决定，待服务器确认。</translation>
     </message>
     <message>
+        <source>{count} comment(s) given in person earlier were refused by the server and are removed.</source>
+        <translation>之前当面交来的 {count} 条被服务器拒收，已移除。</translation>
+    </message>
+    <message>
         <source>Sharing stopped: too many wrong codes were tried. Start sharing again for a new code.</source>
         <translation>共享已停止：有人试了太多次错误的配对码。重新开始共享会得到新的配对码。</translation>
     </message>

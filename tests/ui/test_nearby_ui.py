@@ -251,3 +251,23 @@ def test_no_one_nearby_and_deliver_now(
         assert not child(collect, QPushButton, "nearby_deliver").isEnabled()
     finally:
         courier.close()
+
+
+def test_what_the_fellow_is_told_of_each_kind_of_event(qtbot: QtBot, tmp_path: Any) -> None:
+    from app.errors import ParcelTampered
+    from app.models.store import Store
+
+    store = Store.open(tmp_path / "fieldbook.db")
+    try:
+        dialog = ShareDialog(lambda on_event: nearby.Sharing(store, on_event, interface=LOOPBACK))
+        qtbot.addWidget(dialog)
+        told = dialog.describe
+        assert told(nearby.SharingEvent("comments", 2, "赵老师")) == (
+            "赵老师 gave you 2 comment(s) or decision(s), pending server confirmation.")
+        assert told(nearby.SharingEvent("comments", 0, "赵老师", withdrawn=1)) == (
+            "1 comment(s) given in person earlier were refused by the server and are removed.")
+        refused = told(nearby.SharingEvent("refused", detail=ParcelTampered.default_message))
+        assert refused.endswith("the file is damaged or was changed; nothing was applied")
+        assert "Start sharing again" in told(nearby.SharingEvent("locked"))
+    finally:
+        store.close()
