@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -162,6 +162,10 @@ class ShareDialog(QDialog):
         self._stop.setText(self.tr("S&top sharing"))
         self._render()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        (self._stop if self.sharing else self._start).setFocus()
+
     # --- state ---
 
     @property
@@ -235,7 +239,7 @@ class ShareDialog(QDialog):
             self._sharing = sharing
             self._events.clear()
             self._render()
-            self._start.setFocus()
+            self._stop.setFocus()
 
         def failed(exc: Exception) -> None:
             self._starting = False

@@ -36,7 +36,8 @@ from app.sync import replica
 from app.sync.replica import Rejection
 from app.ui.conflicts import field_label
 from app.ui.main_window import MainWindow
-from app.ui.sync_controller import KNOWN_REASONS, SyncController, tr_reason
+from app.ui.sync_controller import SyncController
+from app.ui.sync_words import KNOWN_REASONS, tr_reason
 from app.ui.tasks import TaskRunner, log_failure
 
 log = logging.getLogger("fieldbook.ui")

@@ -39,13 +39,8 @@ from app.sync.errors import (
     Throttled,
 )
 from app.ui import settings, style
-from app.ui.sync_controller import (
-    LAST_SERVER,
-    LAST_USERNAME,
-    SyncController,
-    describe_waiting,
-    no_keyring_text,
-)
+from app.ui.sync_controller import LAST_SERVER, LAST_USERNAME, SyncController
+from app.ui.sync_words import describe_waiting, no_keyring_text
 
 log = logging.getLogger("fieldbook.ui")
 

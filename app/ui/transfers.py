@@ -42,7 +42,8 @@ from app.sync.errors import (
 )
 from app.ui import settings
 from app.ui.background_status import BackgroundStatus, Job
-from app.ui.sync_controller import SyncController, describe_failure
+from app.ui.sync_controller import SyncController
+from app.ui.sync_words import describe_failure
 
 log = logging.getLogger("fieldbook.ui")
 

@@ -210,3 +210,33 @@ def test_an_open_record_leaves_the_titles_readable(open_window: Any, store: Stor
     form = window.findChild(QScrollArea, "editor_scroll")
     assert form is not None and form.widget() is not None
     assert form.widget().minimumSizeHint().width() <= form.viewport().width(), "the form is cut on the right"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_nearby_dialogs_fit_and_show_their_words_whole(
+        qtbot: QtBot, store: Store, translations: Translations, language: str) -> None:
+    """In the room, on the smallest screen: every button's label whole, the
+    code field wide enough for its hint, and the dialog within 1366×768."""
+    from PySide6.QtWidgets import QLineEdit, QPushButton
+
+    from app.sync import lan, nearby
+    from app.ui.nearby_collect import CollectDialog
+    from app.ui.nearby_share import ShareDialog
+
+    translations.install(language)
+    collect = CollectDialog(nearby.Courier(store),
+                            lambda added, removed: lan.Browser(added, removed, interface="127.0.0.1"),
+                            lambda: None)
+    share = ShareDialog(lambda on_event: nearby.Sharing(store, on_event, interface="127.0.0.1"))
+    for dialog in (collect, share):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        assert dialog.width() <= 1366 and dialog.height() <= 728, type(dialog).__name__
+        for button in dialog.findChildren(QPushButton):
+            if button.isVisible():
+                assert button.width() >= button.sizeHint().width(), button.text()
+        dialog.reject()
+    code = collect.findChild(QLineEdit, "nearby_code")
+    assert code is not None
+    assert code.width() > code.fontMetrics().horizontalAdvance(code.placeholderText()), language

@@ -116,6 +116,7 @@ def start_sharing(qtbot: QtBot, village: Window) -> ShareDialog:
     share_action.trigger()
     dialog = village.ui.share_dialog
     assert dialog is not None and dialog.isVisible()
+    assert dialog.focusWidget() is child(dialog, QPushButton, "start_sharing")  # Space starts it
     click(qtbot, dialog, "start_sharing")
     qtbot.waitUntil(lambda: dialog.sharing, timeout=WAIT_MS)
     assert len(dialog.code()) == 6 and "Waiting for the trainer" in dialog.event_texts()[0]
@@ -128,6 +129,7 @@ def open_fellows_nearby(qtbot: QtBot, trainer: Window) -> CollectDialog:
     collect_action.trigger()
     dialog = trainer.ui.collect_dialog
     assert dialog is not None and dialog.isVisible()
+    assert dialog.focusWidget() is child(dialog, QLineEdit, "nearby_code")
     return dialog
 
 

@@ -52,9 +52,10 @@ from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
 from app.ui.refusals import RefusalsDialog
 from app.ui.review_ui import DASHBOARD_PAGE, ReviewUi
-from app.ui.sync_controller import LAST_SERVER, Phase, SyncController, describe_synced
+from app.ui.sync_controller import LAST_SERVER, Phase, SyncController
 from app.ui.sync_dialogs import SignInDialog, sign_in_error_text
 from app.ui.sync_ui import SyncUi
+from app.ui.sync_words import describe_synced
 from app.ui.tasks import TaskRunner
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Laptop, LiveServer
@@ -713,7 +714,7 @@ def test_synced_today_shows_the_time_and_another_day_the_date(qapp: QApplication
 
 def test_refused_changes_are_counted_in_chinese_too(qapp: QApplication) -> None:
     from app.ui.refusals import tr_reason
-    from app.ui.sync_controller import describe_refused
+    from app.ui.sync_words import describe_refused
 
     translations = Translations()
     try:
