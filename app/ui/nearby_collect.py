@@ -17,10 +17,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QRegularExpression, QSize, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QRegularExpression, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator, QShowEvent
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QFrame,
     QHBoxLayout,
@@ -40,6 +39,7 @@ from app.ui.i18n import format_clock
 from app.ui.nearby_share import explain_nearby
 from app.ui.parcels_ui import explain_refusal
 from app.ui.tasks import NetworkRunner, log_failure
+from app.ui.widgets import HeadedDialog
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -47,7 +47,7 @@ BrowserFactory = Callable[[Callable[[lan.Peer], None], Callable[[lan.Peer], None
 CODE_DIGITS = 6
 
 
-class CollectDialog(QDialog):
+class CollectDialog(HeadedDialog):
     """Fellows' laptops nearby, the code, Exchange; what is carried, Deliver now."""
 
     delivered = Signal(object)  # DeliveryRound
@@ -56,8 +56,7 @@ class CollectDialog(QDialog):
 
     def __init__(self, courier: nearby.Courier, make_browser: BrowserFactory,
                  api_client: Callable[[], Any], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("nearby_collect_dialog")
+        super().__init__("nearby_collect_dialog", "nearby", parent)
         self.setMinimumWidth(560)
         self._courier, self._make_browser, self._api_client = courier, make_browser, api_client
         self._browser: lan.Browser | None = None
@@ -70,13 +69,6 @@ class CollectDialog(QDialog):
         self.retranslate()
 
     def _build(self) -> None:
-        self._icon = QLabel(self)
-        self._icon.setPixmap(style.icon("nearby", "#00796b").pixmap(QSize(40, 40)))
-        self._title = QLabel(self)
-        style.mark_role(self._title, "heading")
-        self._intro = QLabel(self)
-        self._intro.setWordWrap(True)
-        style.mark_role(self._intro, "subtle")
         self._peers = QListWidget(self)
         self._peers.setObjectName("nearby_peers")
         self._peers.setIconSize(QSize(24, 24))
@@ -114,9 +106,6 @@ class CollectDialog(QDialog):
         self._buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self._buttons.rejected.connect(self.reject)
 
-        heading = QHBoxLayout()
-        heading.addWidget(self._icon)
-        heading.addWidget(self._title, 1)
         code_row = QHBoxLayout()
         code_row.addWidget(self._code_label)
         code_row.addWidget(self._code, 1)
@@ -129,7 +118,7 @@ class CollectDialog(QDialog):
         carried_row.addWidget(self._deliver)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
-        layout.addLayout(heading)
+        layout.addLayout(self.heading())
         layout.addWidget(self._intro)
         layout.addWidget(self._list, 1)
         layout.addLayout(code_row)
@@ -142,15 +131,8 @@ class CollectDialog(QDialog):
         self.setTabOrder(self._code, self._exchange)
         self.setTabOrder(self._exchange, self._deliver)
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
-        self.setWindowTitle(self.tr("Fellows nearby"))
-        self._title.setText(self.tr("Fellows nearby"))
-        self._intro.setText(self.tr(
+        self.set_heading(self.tr("Fellows nearby"), self.tr(
             "Laptops on this Wi-Fi or hotspot that turned sharing on are listed here. Choose one and "
             "type the code on its screen: you take the fellow's work to the server, and your "
             "comments reach them at once."))

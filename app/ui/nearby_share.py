@@ -15,10 +15,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
@@ -35,6 +34,7 @@ from app.ui import style
 from app.ui.i18n import format_clock
 from app.ui.parcels_ui import explain, explain_refusal
 from app.ui.tasks import NetworkRunner, log_failure
+from app.ui.widgets import HeadedDialog
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -68,7 +68,7 @@ def explain_nearby(exc: Exception) -> str:
     return explain(exc)
 
 
-class ShareDialog(QDialog):
+class ShareDialog(HeadedDialog):
     """Turn sharing on, show the code, tell what the trainer's laptop did."""
 
     changed = Signal()  # an answer or comments came in: the list and the sync status re-read
@@ -76,8 +76,7 @@ class ShareDialog(QDialog):
 
     def __init__(self, make_sharing: SharingFactory, parent: QWidget | None = None,
                  flush: Callable[[], None] = lambda: None) -> None:
-        super().__init__(parent)
-        self.setObjectName("nearby_share_dialog")
+        super().__init__("nearby_share_dialog", "nearby", parent)
         self.setMinimumWidth(520)
         self._make_sharing, self._flush = make_sharing, flush
         self._sharing: Sharing | None = None
@@ -89,14 +88,6 @@ class ShareDialog(QDialog):
         self._render()
 
     def _build(self) -> None:
-        self._icon = QLabel(self)
-        self._icon.setPixmap(style.icon("nearby", "#00796b").pixmap(QSize(40, 40)))
-        self._title = QLabel(self)
-        style.mark_role(self._title, "heading")
-        self._intro = QLabel(self)
-        self._intro.setObjectName("share_intro")
-        self._intro.setWordWrap(True)
-        style.mark_role(self._intro, "subtle")
         self._code = QLabel(self)
         self._code.setObjectName("pairing_code")
         style.mark_role(self._code, "pairing_code")
@@ -127,9 +118,6 @@ class ShareDialog(QDialog):
         self._buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self._buttons.rejected.connect(self.reject)
 
-        heading = QHBoxLayout()
-        heading.addWidget(self._icon)
-        heading.addWidget(self._title, 1)
         actions = QHBoxLayout()
         actions.addStretch(1)
         actions.addWidget(self._stop)
@@ -137,7 +125,7 @@ class ShareDialog(QDialog):
         actions.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
-        layout.addLayout(heading)
+        layout.addLayout(self.heading())
         layout.addWidget(self._intro)
         layout.addWidget(self._code)
         layout.addWidget(self._where)
@@ -146,15 +134,8 @@ class ShareDialog(QDialog):
         layout.addWidget(self._events, 1)
         layout.addWidget(self._buttons)
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
-        self.setWindowTitle(self.tr("Share with a trainer nearby"))
-        self._title.setText(self.tr("Share with a trainer nearby"))
-        self._intro.setText(self.tr(
+        self.set_heading(self.tr("Share with a trainer nearby"), self.tr(
             "No signal? When a trainer's laptop is on the same Wi-Fi or phone hotspot, it can take "
             "your work to the server and give you its comments at once. Everything is sealed for "
             "the server: nobody else on the network can read it."))

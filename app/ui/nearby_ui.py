@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
@@ -21,6 +21,7 @@ from app.models.store import Store
 from app.sync import lan, nearby
 from app.ui import style
 from app.ui.main_window import MainWindow
+from app.ui.menu_actions import WindowActions
 from app.ui.nearby_collect import BrowserFactory, CollectDialog, describe_delivery
 from app.ui.nearby_share import ShareDialog, SharingFactory
 from app.ui.sync_controller import SyncController
@@ -37,7 +38,7 @@ def default_browser() -> BrowserFactory:
     return lambda added, removed: lan.Browser(added, removed, interface=None)
 
 
-class NearbyUi(QObject):
+class NearbyUi(WindowActions):
     """The two File-menu actions, their dialogs, and delivery after a sync."""
 
     message = Signal(str)  # translated, for the status bar
@@ -48,7 +49,7 @@ class NearbyUi(QObject):
                  make_sharing: SharingFactory | None = None, make_browser: BrowserFactory | None = None,
                  flush: Callable[[], None] = lambda: None) -> None:
         super().__init__(window)
-        self._window, self._store = window, store
+        self._store = store
         self._api_client, self._role, self._flush = api_client, role, flush
         self._make_sharing = make_sharing or default_sharing(store)
         self._make_browser = make_browser or default_browser()
@@ -57,25 +58,14 @@ class NearbyUi(QObject):
         self._delivering = False
         self.share_dialog: ShareDialog | None = None
         self.collect_dialog: CollectDialog | None = None
-        self.share_action = self._make("action_share_nearby", self.open_share)
-        self.collect_action = self._make("action_fellows_nearby", self.open_collect)
+        self.share_action = self.make_action("action_share_nearby", self.open_share, style.icon("nearby"))
+        self.collect_action = self.make_action("action_fellows_nearby", self.open_collect,
+                                               style.icon("nearby"))
         if menu is not None:
             for action in (self.share_action, self.collect_action):
                 menu.insertAction(before, action)  # type: ignore[arg-type]
-        window.installEventFilter(self)
         self.retranslate()
         self.account_changed()
-
-    def _make(self, name: str, slot: Callable[[], object]) -> QAction:
-        action = QAction(style.icon("nearby"), "", self._window)
-        action.setObjectName(name)
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._window and event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        return False
 
     def retranslate(self) -> None:
         self.share_action.setText(self.tr("S&hare with a trainer nearby…"))

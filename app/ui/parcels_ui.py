@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QStandardPaths, Signal
+from PySide6.QtCore import QCoreApplication, QStandardPaths, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
@@ -37,13 +37,14 @@ from app.sync import parcels
 from app.sync.errors import SyncError
 from app.ui.i18n import tr_error
 from app.ui.main_window import MainWindow
+from app.ui.menu_actions import WindowActions
 from app.ui.sync_controller import SyncController
 from app.ui.tasks import NetworkRunner, TaskRunner, log_failure
 
 log = logging.getLogger("fieldbook.ui")
 
 
-class ParcelsUi(QObject):
+class ParcelsUi(WindowActions):
     """The parcel actions in the File menu, and their messages on the status bar."""
 
     message = Signal(str)  # translated, for the status bar
@@ -53,29 +54,17 @@ class ParcelsUi(QObject):
                  api_client: Callable[[], Any], menu: QMenu | None, before: QAction | None = None,
                  flush: Callable[[], None] = lambda: None) -> None:
         super().__init__(window)
-        self._window, self._store, self._runner = window, store, runner
+        self._store, self._runner = store, runner
         self._api_client, self._flush = api_client, flush
-        self.export_action = self._make("action_export_parcel", self.export_parcel)
-        self.import_action = self._make("action_import_parcel", self.import_answer)
-        self.deliver_action = self._make("action_deliver_parcel", self.deliver)
+        self.export_action = self.make_action("action_export_parcel", self.export_parcel)
+        self.import_action = self.make_action("action_import_parcel", self.import_answer)
+        self.deliver_action = self.make_action("action_deliver_parcel", self.deliver)
         self._network = NetworkRunner(self)
         if menu is not None:
             menu.insertSeparator(before)  # type: ignore[arg-type]
             for action in (self.export_action, self.import_action, self.deliver_action):
                 menu.insertAction(before, action)  # type: ignore[arg-type]
-        window.installEventFilter(self)
         self.retranslate()
-
-    def _make(self, name: str, slot: Callable[[], None]) -> QAction:
-        action = QAction(self._window)
-        action.setObjectName(name)
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._window and event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        return False
 
     def retranslate(self) -> None:
         self.export_action.setText(self.tr("Export s&ync parcel…"))

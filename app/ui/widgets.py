@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QSignalBlocker,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -33,6 +34,9 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QDateEdit,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
     QPushButton,
     QToolTip,
     QWidget,
@@ -40,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from app.models.dates import parse_date
 from app.models.validation import MAX_YEAR, MIN_YEAR
+from app.ui import style
 
 READ_ONLY_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                    | Qt.ItemFlag.ItemNeverHasChildren)
@@ -360,3 +365,39 @@ class DateFilterEdit(TypedDateEdit):
 __all__ = ["LAST_DATE", "NO_DATE", "READ_ONLY_FLAGS", "DateFilterEdit", "TypedDateEdit",
            "filter_combo", "make_button", "read_only_flags", "refill_combo",
            "select_all_on_focus", "set_bold", "to_qdate"]
+
+
+class HeadedDialog(QDialog):
+    """A dialog that opens with an icon, a heading and a sentence of what it
+    is for (the room's two dialogs); ``retranslate`` sets every text and runs
+    again on ``LanguageChange``."""
+
+    def __init__(self, name: str, icon: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self._icon = QLabel(self)
+        self._icon.setPixmap(style.icon(icon, style.ACCENT).pixmap(QSize(40, 40)))
+        self._title = QLabel(self)
+        style.mark_role(self._title, "heading")
+        self._intro = QLabel(self)
+        self._intro.setWordWrap(True)
+        style.mark_role(self._intro, "subtle")
+
+    def heading(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(self._icon)
+        row.addWidget(self._title, 1)
+        return row
+
+    def set_heading(self, title: str, intro: str) -> None:
+        self.setWindowTitle(title)
+        self._title.setText(title)
+        self._intro.setText(intro)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        raise NotImplementedError
