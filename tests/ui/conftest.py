@@ -7,6 +7,12 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 
+# The loopback server and its laptops (tests/sync/conftest.py), for every
+# window test that syncs against a real server: shared, not copied.
+from tests.sync.conftest import _server_template, laptop, live_server
+
+__all__ = ["_server_template", "laptop", "live_server"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(qapp: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

@@ -19,15 +19,13 @@ from tests.sync.conftest import LiveServer
 from tests.ui.test_sync_ui import (
     WAIT_MS,
     MakeEnv,
-    _server_template,
-    live_server,
     make_env,
     type_title,
     wait_synced,
 )
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
-__all__ = ["_server_template", "live_server", "make_env"]
+__all__ = ["make_env"]
 
 
 @pytest.mark.slow

@@ -27,13 +27,7 @@ from app.ui.review_panel import entry_header
 from app.ui.sync_controller import SyncController
 from app.ui.sync_ui import SyncUi
 from app.ui.tasks import TaskRunner
-from tests.sync.conftest import (  # noqa: F401 (the real-server fixtures)
-    Laptop,
-    LiveServer,
-    _server_template,
-    laptop,
-    live_server,
-)
+from tests.sync.conftest import Laptop, LiveServer
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")]
@@ -146,7 +140,7 @@ def choose_peer_and_type(qtbot: QtBot, dialog: CollectDialog, code: str) -> None
 
 
 def test_a_village_visit_and_the_next_one_in_the_windows(
-        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],  # noqa: F811
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],
         opened: Callable[..., Window]) -> None:
     li, zhao = laptop("li"), laptop("zhao")
     record = li.store.create("lesson_plan", LESSON, author="李").id
@@ -215,7 +209,7 @@ def test_a_village_visit_and_the_next_one_in_the_windows(
 
 
 def test_sharing_before_the_first_sign_in_says_what_to_do(
-        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],  # noqa: F811
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],
         opened: Callable[..., Window]) -> None:
     village = opened(laptop("li", sign_in=False))
     village.action("action_share_nearby").trigger()
@@ -228,7 +222,7 @@ def test_sharing_before_the_first_sign_in_says_what_to_do(
 
 
 def test_no_one_nearby_and_deliver_now(
-        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],  # noqa: F811
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],
         opened: Callable[..., Window]) -> None:
     li, zhao = laptop("li"), laptop("zhao")
     li.store.create("lesson_plan", LESSON, author="李")

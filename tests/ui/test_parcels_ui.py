@@ -22,13 +22,7 @@ from app.ui.main_window import MainWindow
 from app.ui.parcels_ui import ParcelsUi
 from app.ui.sync_controller import SyncController
 from app.ui.tasks import TaskRunner
-from tests.sync.conftest import (  # noqa: F401 (the real-server fixtures)
-    Laptop,
-    LiveServer,
-    _server_template,
-    laptop,
-    live_server,
-)
+from tests.sync.conftest import Laptop, LiveServer
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")]
@@ -80,7 +74,7 @@ def trigger_from_file_menu(window: Window, name: str) -> None:
 
 
 def test_a_parcel_round_trip_from_the_file_menu(
-        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],  # noqa: F811
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],
         opened: Callable[[Laptop, ApiClient | None], Window], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     fellow = laptop("li")
@@ -115,7 +109,7 @@ def test_a_parcel_round_trip_from_the_file_menu(
 
 
 def test_a_damaged_answer_is_refused_in_words_and_changes_nothing(
-        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],  # noqa: F811
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],
         opened: Callable[[Laptop, ApiClient | None], Window], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     fellow = laptop("li")

@@ -14,12 +14,9 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPushButton
 
 from app.protocol.sync import API_PREFIX
 from app.ui.sync_dialogs import SignInDialog
-from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import LiveServer
 from tests.ui import test_sync_ui
 
-_server_template = sync_fixtures._server_template
-live_server = sync_fixtures.live_server
 make_env = test_sync_ui.make_env
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")

@@ -1,7 +1,7 @@
 """Sync in the window: real widgets, a real store, the real server on loopback.
 
-The server is ``live_server`` from tests/sync/conftest.py (imported below, so
-the fixtures are shared rather than copied). Syncs run on the controller's
+The server is ``live_server`` from tests/sync/conftest.py (shared with every
+window test through tests/ui/conftest.py). Syncs run on the controller's
 own worker thread, edits on a real ``TaskRunner``: the tests wait for what a
 user would see in the status line.
 """
@@ -57,13 +57,7 @@ from app.ui.sync_dialogs import SignInDialog, sign_in_error_text
 from app.ui.sync_ui import SyncUi
 from app.ui.sync_words import describe_synced
 from app.ui.tasks import TaskRunner
-from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import Laptop, LiveServer
-
-# The loopback server and laptops of the sync tests, shared rather than copied.
-_server_template = sync_fixtures._server_template
-live_server = sync_fixtures.live_server
-laptop = sync_fixtures.laptop
 
 # The offscreen platform warns whenever a shown window's size limits change.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
