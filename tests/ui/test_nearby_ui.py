@@ -104,10 +104,15 @@ def click(qtbot: QtBot, parent: QWidget, name: str) -> None:
     qtbot.mouseClick(button, LEFT)
 
 
+def from_the_file_menu(window: Window, name: str, hidden: str) -> None:
+    """Trigger ``name``, the one of the two nearby actions this account's menu shows."""
+    action = window.action(name)
+    assert action.isVisible() and not window.action(hidden).isVisible()
+    action.trigger()
+
+
 def start_sharing(qtbot: QtBot, village: Window) -> ShareDialog:
-    share_action = village.action("action_share_nearby")
-    assert share_action.isVisible() and not village.action("action_fellows_nearby").isVisible()
-    share_action.trigger()
+    from_the_file_menu(village, "action_share_nearby", hidden="action_fellows_nearby")
     dialog = village.ui.share_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.focusWidget() is child(dialog, QPushButton, "start_sharing")  # Space starts it
@@ -117,10 +122,8 @@ def start_sharing(qtbot: QtBot, village: Window) -> ShareDialog:
     return dialog
 
 
-def open_fellows_nearby(qtbot: QtBot, trainer: Window) -> CollectDialog:
-    collect_action = trainer.action("action_fellows_nearby")
-    assert collect_action.isVisible() and not trainer.action("action_share_nearby").isVisible()
-    collect_action.trigger()
+def open_fellows_nearby(trainer: Window) -> CollectDialog:
+    from_the_file_menu(trainer, "action_fellows_nearby", hidden="action_share_nearby")
     dialog = trainer.ui.collect_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.focusWidget() is child(dialog, QLineEdit, "nearby_code")
@@ -153,7 +156,7 @@ def test_a_village_visit_and_the_next_one_in_the_windows(
     village, trainer = opened(li), opened(zhao)
 
     share = start_sharing(qtbot, village)
-    collect = open_fellows_nearby(qtbot, trainer)
+    collect = open_fellows_nearby(trainer)
     wrong = "000000" if share.code() != "000000" else "111111"
     choose_peer_and_type(qtbot, collect, wrong)
     click(qtbot, collect, "nearby_exchange")
@@ -235,7 +238,7 @@ def test_no_one_nearby_and_deliver_now(
     courier = ApiClient(live_server.url)
     try:
         trainer = opened(zhao, lambda: courier)
-        collect = open_fellows_nearby(qtbot, trainer)
+        collect = open_fellows_nearby(trainer)
         # Nobody shares any more: the empty state says what the fellow does.
         title = child(collect, QLabel, "nearby_empty_title")
         assert title.isVisible() and title.text() == "No one is sharing nearby yet"
