@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import logging
 import secrets
 import socket
@@ -41,6 +42,7 @@ SOCKET_TIMEOUT_S = 20.0
 # million and then nothing (the fellow starts sharing again for a new code).
 MAX_WRONG_CODES = 10
 LOCKED_MESSAGE = b"too many wrong pairing codes: sharing stopped"
+SESSION_PATH = "/session"
 
 ParcelSource = Callable[[], bytes]
 AnswerSink = Callable[[bytes], bytes]
@@ -90,6 +92,10 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         if not owner.sharing:
             return self._reply(503, LOCKED_MESSAGE if owner.locked else b"sharing is off")
+        if method == "GET" and self.path == SESSION_PATH:
+            # What mDNS tells everyone anyway, for a laptop that typed the address
+            # because the network drops multicast: no code needed, nothing else said.
+            return self._reply(200, session_text(owner.session_id), "application/json")
         body = self._read_body()
         if body is None:
             return None
@@ -314,6 +320,45 @@ class Browser:
             self._browser.cancel()
             self._zeroconf.close()
             self._zeroconf = None
+
+
+def session_text(session_id: str) -> bytes:
+    return json.dumps({"id": session_id, "v": PROTOCOL_VERSION, "role": ROLE_OUTGOING}).encode()
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``"192.168.43.27:53211"`` as the sharing laptop shows it → (host, port);
+    ValueError in words if it is not an IPv4 address and a port."""
+    host, sep, port = text.strip().rpartition(":")
+    try:
+        if not sep:
+            raise ValueError
+        address = ipaddress.IPv4Address(host)
+        number = int(port)
+        if not 0 < number < 65536:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"not an address and port like 192.168.43.27:53211: {text!r}") from None
+    return str(address), number
+
+
+def peer_at(host: str, port: int) -> Peer:
+    """The sharing laptop at a typed address, for networks where mDNS does
+    not get through. Raises ``LanError`` when nothing there is sharing."""
+    url = f"http://{host}:{port}{SESSION_PATH}"
+    try:
+        with urllib.request.urlopen(url, timeout=SOCKET_TIMEOUT_S) as response:
+            found = json.loads(response.read(1024))
+    except urllib.error.HTTPError as error:
+        raise LanError(f"{error.code}: {error.reason}", error.code) from error
+    except OSError as error:
+        raise LanError(f"could not reach the laptop: {error}") from error
+    except ValueError as error:
+        raise LanError("that address is not a Fieldbook laptop sharing") from error
+    if (not isinstance(found, dict) or found.get("v") != PROTOCOL_VERSION
+            or found.get("role") != ROLE_OUTGOING or not isinstance(found.get("id"), str)):
+        raise LanError("that address is not a Fieldbook laptop sharing")
+    return Peer(f"{host}:{port}", found["id"], host, port)
 
 
 def hello(peer: Peer, code: str, key: bytes) -> bytes:

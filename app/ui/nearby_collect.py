@@ -76,6 +76,25 @@ class CollectDialog(HeadedDialog):
         self._empty = EmptyState("nearby_empty", "nearby", self)
         self._list = EmptyStack(self._peers, self._empty, self)
         self._list.setMinimumHeight(150)
+        self._type_address = QPushButton(self)
+        self._type_address.setObjectName("nearby_type_address")
+        style.mark_role(self._type_address, "link")  # a way out, not the screen's action
+        self._type_address.clicked.connect(lambda _checked=False: self._show_address_row())
+        self._address_row = QWidget(self)
+        self._address_label = QLabel(self._address_row)
+        self._address = QLineEdit(self._address_row)
+        self._address.setObjectName("nearby_address")
+        self._address.returnPressed.connect(self.find_address)
+        self._address_label.setBuddy(self._address)
+        self._find = QPushButton(self._address_row)
+        self._find.setObjectName("nearby_find")
+        self._find.clicked.connect(lambda _checked=False: self.find_address())
+        address_layout = QHBoxLayout(self._address_row)
+        address_layout.setContentsMargins(0, 0, 0, 0)
+        address_layout.addWidget(self._address_label)
+        address_layout.addWidget(self._address, 1)
+        address_layout.addWidget(self._find)
+        self._address_row.hide()
         self._code_label = QLabel(self)
         self._code = QLineEdit(self)
         self._code.setObjectName("nearby_code")
@@ -121,13 +140,18 @@ class CollectDialog(HeadedDialog):
         layout.addLayout(self.heading())
         layout.addWidget(self._intro)
         layout.addWidget(self._list, 1)
+        layout.addWidget(self._type_address, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self._address_row)
         layout.addLayout(code_row)
         layout.addWidget(self._result)
         layout.addWidget(self._problem)
         layout.addWidget(line)
         layout.addLayout(carried_row)
         layout.addWidget(self._buttons)
-        self.setTabOrder(self._peers, self._code)
+        self.setTabOrder(self._peers, self._type_address)
+        self.setTabOrder(self._type_address, self._address)
+        self.setTabOrder(self._address, self._find)
+        self.setTabOrder(self._find, self._code)
         self.setTabOrder(self._code, self._exchange)
         self.setTabOrder(self._exchange, self._deliver)
 
@@ -140,6 +164,10 @@ class CollectDialog(HeadedDialog):
             self.tr("No one is sharing nearby yet"),
             self.tr("Ask the fellow to open File → Share with a trainer nearby… and start sharing, "
                     "on the same Wi-Fi or hotspot as this laptop."))
+        self._type_address.setText(self.tr("Not in the list? Type the address on the fellow's screen…"))
+        self._address_label.setText(self.tr("&Address:"))
+        self._address.setPlaceholderText(self.tr("as shown on the fellow's screen, e.g. 192.168.43.27:53211"))
+        self._find.setText(self.tr("&Find"))
         self._code_label.setText(self.tr("&Code:"))
         self._code.setPlaceholderText(self.tr("the 6 digits on the fellow's screen"))
         self._exchange.setText(self.tr("&Exchange"))
@@ -198,18 +226,59 @@ class CollectDialog(HeadedDialog):
         return self._carried.text()
 
     def _on_found(self, peer: lan.Peer) -> None:
-        if self._browser is None or any(self._peer(row) == peer for row in range(self._peers.count())):
-            return
-        item = QListWidgetItem(style.icon("nearby"), "", self._peers)
-        item.setData(Qt.ItemDataRole.UserRole, peer)
-        self._relabel_peers()
-        if self._peers.currentItem() is None:
+        if self._browser is not None:
+            self._add_peer(peer, choose=False)
+
+    def _add_peer(self, peer: lan.Peer, *, choose: bool) -> None:
+        rows = [row for row in range(self._peers.count()) if self._same(self._peer(row), peer)]
+        if rows:
+            item = self._peers.item(rows[0])
+        else:
+            item = QListWidgetItem(style.icon("nearby"), "", self._peers)
+            item.setData(Qt.ItemDataRole.UserRole, peer)
+            self._relabel_peers()
+        if choose or self._peers.currentItem() is None:
             self._peers.setCurrentItem(item)
         self._render()
 
+    @staticmethod
+    def _same(one: lan.Peer | None, other: lan.Peer) -> bool:
+        """The same sharing, whether mDNS found it or its address was typed."""
+        return one is not None and one.session_id == other.session_id
+
+    # --- a typed address, where the network drops mDNS ---
+
+    def _show_address_row(self) -> None:
+        self._address_row.show()
+        self._address.setFocus()
+
+    def find_address(self) -> None:
+        """Look for a sharing laptop at the typed address (off the GUI thread)."""
+        try:
+            host, port = lan.parse_address(self._address.text())
+        except ValueError:
+            self._show("", self.tr("Type the address as the fellow's screen shows it, for example "
+                                   "192.168.43.27:53211."))
+            return
+        self._find.setEnabled(False)
+
+        def found(peer: lan.Peer) -> None:
+            self._find.setEnabled(True)
+            self._address.clear()
+            self._address_row.hide()
+            self._show("", "")
+            self._add_peer(peer, choose=True)
+            self._code.setFocus()
+
+        def failed(exc: Exception) -> None:
+            self._find.setEnabled(True)
+            self._failed(self.tr("No laptop is sharing at that address"), exc)
+
+        self._network.submit(lambda: lan.peer_at(host, port), found, failed)
+
     def _on_lost(self, peer: lan.Peer) -> None:
         for row in range(self._peers.count()):
-            if self._peer(row) == peer:
+            if self._same(self._peer(row), peer):
                 self._peers.takeItem(row)
                 break
         self._render()

@@ -157,6 +157,11 @@ class ShareDialog(HeadedDialog):
         """The pairing code shown (digits only), or '' when not sharing."""
         return self._code.text().replace(" ", "") if self.sharing else ""
 
+    def address(self) -> str:
+        """Where a trainer's laptop reaches this one ("192.168.43.27:53211"), or ''."""
+        sharing = self._sharing
+        return f"{sharing.interface}:{sharing.port}" if sharing is not None else ""
+
     def event_texts(self) -> list[str]:
         return [self._events.item(row).text() for row in range(self._events.count())]
 
@@ -183,7 +188,7 @@ class ShareDialog(HeadedDialog):
             self._where.setText(self.tr(
                 "Read this code to the trainer. On their laptop: File → Fellows nearby…, choose "
                 "this laptop and type the code. (This laptop: {address})").format(
-                address=sharing.interface))
+                address=self.address()))
         if not self._events.count():
             self._events.addItem(self.tr("Waiting for the trainer's laptop…"))
             self._events.item(0).setData(Qt.ItemDataRole.UserRole, "waiting")

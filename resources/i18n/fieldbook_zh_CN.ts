@@ -343,6 +343,22 @@
         <translation>请学员打开 文件 → 与附近的培训师共享…，在与这台电脑相同的 Wi-Fi 或热点上开始共享。</translation>
     </message>
     <message>
+        <source>Not in the list? Type the address on the fellow&apos;s screen…</source>
+        <translation>列表里没有？输入学员屏幕上显示的地址…</translation>
+    </message>
+    <message>
+        <source>&amp;Address:</source>
+        <translation>地址(&amp;A)：</translation>
+    </message>
+    <message>
+        <source>as shown on the fellow&apos;s screen, e.g. 192.168.43.27:53211</source>
+        <translation>按学员屏幕上显示的输入，例如 192.168.43.27:53211</translation>
+    </message>
+    <message>
+        <source>&amp;Find</source>
+        <translation>查找(&amp;F)</translation>
+    </message>
+    <message>
         <source>&amp;Code:</source>
         <translation>配对码(&amp;C)：</translation>
     </message>
@@ -365,6 +381,14 @@
     <message>
         <source>Could not look for laptops nearby</source>
         <translation>无法查找附近的电脑</translation>
+    </message>
+    <message>
+        <source>Type the address as the fellow&apos;s screen shows it, for example 192.168.43.27:53211.</source>
+        <translation>请按学员屏幕上显示的样子输入地址，例如 192.168.43.27:53211。</translation>
+    </message>
+    <message>
+        <source>No laptop is sharing at that address</source>
+        <translation>这个地址上没有正在共享的电脑</translation>
     </message>
     <message>
         <source>A laptop sharing nearby ({address})</source>

@@ -154,3 +154,38 @@ def test_sharing_stops_after_too_many_wrong_codes() -> None:
         assert _get_parcel(announcer, code) == (503, lan.LOCKED_MESSAGE)
     finally:
         announcer.close()
+
+
+def test_a_typed_address_finds_the_sharing_and_nothing_more() -> None:
+    """Where a network drops multicast the trainer types the address the
+    fellow's screen shows: ``/session`` says what mDNS would (the session id),
+    with no code; the parcel still needs the code, and a stopped sharing or
+    an address with nothing sharing is refused."""
+    announcer = lan.Announcer(lambda: PARCEL, lambda _answer: b'{"ok": true}')
+    announcer.start()
+    try:
+        peer = lan.peer_at("127.0.0.1", announcer.port)
+        assert (peer.session_id, peer.host, peer.port) == (announcer.session_id, "127.0.0.1",
+                                                           announcer.port)
+        assert lan.fetch_parcel(peer, announcer.pairing_code) == PARCEL
+        wrong = "000000" if announcer.pairing_code != "000000" else "111111"
+        with pytest.raises(lan.LanError) as refused:
+            lan.fetch_parcel(peer, wrong)
+        assert refused.value.status == 403
+        port = announcer.port
+    finally:
+        announcer.close()
+    with pytest.raises(lan.LanError) as gone:
+        lan.peer_at("127.0.0.1", port)
+    assert gone.value.status is None  # nothing listens there any more
+
+
+@pytest.mark.parametrize("typed", ["192.168.43", "192.168.43.27", "192.168.43.27:0", "host:53211",
+                                   "192.168.43.27:99999", ""])
+def test_an_address_that_is_not_one_is_refused_in_words(typed: str) -> None:
+    with pytest.raises(ValueError, match=r"like 192\.168\.43\.27:53211"):
+        lan.parse_address(typed)
+
+
+def test_an_address_as_the_screen_shows_it() -> None:
+    assert lan.parse_address(" 192.168.43.27:53211 ") == ("192.168.43.27", 53211)

@@ -38,10 +38,15 @@ LESSON = {"title": "认识分数", "subject": "math", "grade": 3}
 LOOPBACK = "127.0.0.1"
 
 
+def _deaf(_peer: lan.Peer) -> None:
+    """What a laptop hears of mDNS on a network that drops multicast."""
+
+
 class Window:
     """A laptop's window with the nearby actions, sharing and browsing on loopback."""
 
-    def __init__(self, machine: Laptop, courier: Callable[[], ApiClient | None] | None) -> None:
+    def __init__(self, machine: Laptop, courier: Callable[[], ApiClient | None] | None,
+                 multicast: bool) -> None:
         self.runner = TaskRunner()
         self.window = MainWindow(machine.store, self.runner, Translations())
         self.sync = SyncController(machine.store, self.runner, tokens=machine.tokens,
@@ -52,7 +57,8 @@ class Window:
             self.window, machine.store, api_client=courier or self.sync.api_client,
             role=lambda: self.sync.account().role, menu=self.window.findChild(QMenu, "menu_file"),
             make_sharing=lambda on_event: nearby.Sharing(machine.store, on_event, interface=LOOPBACK),
-            make_browser=lambda added, removed: lan.Browser(added, removed, interface=LOOPBACK))
+            make_browser=lambda added, removed: lan.Browser(
+                added if multicast else _deaf, removed if multicast else _deaf, interface=LOOPBACK))
         self.messages: list[str] = []
         self.ui.message.connect(self.messages.append)
         self.sync.synced.connect(lambda _report: self.ui.deliver_carried())
@@ -82,8 +88,9 @@ class Window:
 def opened(qtbot: QtBot) -> Iterator[Callable[..., Window]]:
     made: list[Window] = []
 
-    def make(machine: Laptop, courier: Callable[[], ApiClient | None] | None = None) -> Window:
-        made.append(Window(machine, courier))
+    def make(machine: Laptop, courier: Callable[[], ApiClient | None] | None = None, *,
+             multicast: bool = True) -> Window:
+        made.append(Window(machine, courier, multicast))
         qtbot.waitExposed(made[-1].window)
         return made[-1]
 
@@ -270,3 +277,35 @@ def test_what_the_fellow_is_told_of_each_kind_of_event(qtbot: QtBot, tmp_path: A
         assert "Start sharing again" in told(nearby.SharingEvent("locked"))
     finally:
         store.close()
+
+
+def test_where_mdns_does_not_get_through_the_address_is_typed(
+        qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],
+        opened: Callable[..., Window]) -> None:
+    li, zhao = laptop("li"), laptop("zhao")
+    li.store.create("lesson_plan", LESSON, author="李")
+    # A network that drops multicast: the trainer's laptop hears no one.
+    village, trainer = opened(li), opened(zhao, multicast=False)
+    share = start_sharing(qtbot, village)
+    collect = open_fellows_nearby(trainer)
+    assert child(collect, QLabel, "nearby_empty_title").isVisible()
+
+    click(qtbot, collect, "nearby_type_address")
+    address: QLineEdit = child(collect, QLineEdit, "nearby_address")
+    assert collect.focusWidget() is address
+    qtbot.keyClicks(address, "192.168.43")
+    qtbot.keyClick(address, Qt.Key.Key_Return)
+    assert "for example 192.168.43.27:53211" in collect.problem_text()
+    assert not collect.peer_texts()
+
+    address.clear()
+    qtbot.keyClicks(address, share.address())
+    click(qtbot, collect, "nearby_find")
+    qtbot.waitUntil(lambda: len(collect.peer_texts()) == 1, timeout=WAIT_MS)
+    assert not collect.problem_text() and not address.isVisible()
+    field = child(collect, QLineEdit, "nearby_code")
+    assert collect.focusWidget() is field
+    qtbot.keyClicks(field, share.code())
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Took li 老师's work" in collect.result_text(), timeout=WAIT_MS)
+    assert trainer.ui.courier.counts() == (1, 0)
