@@ -62,6 +62,7 @@ class CollectDialog(HeadedDialog):
         self._browser: lan.Browser | None = None
         self._met: dict[str, str] = {}  # session id -> the fellow's name and when, once exchanged
         self._exchanging = self._delivering = False
+        self._carrying = courier.counts()  # (to deliver, to hand back): re-read when it changes
         self._network = NetworkRunner(self)
         self._found.connect(self._on_found)
         self._lost.connect(self._on_lost)
@@ -303,7 +304,7 @@ class CollectDialog(HeadedDialog):
         current = self._peers.currentItem()
         self._exchange.setEnabled(current is not None and len(digits) == CODE_DIGITS
                                   and not self._exchanging)
-        outgoing, answers = self._courier.counts()
+        outgoing, answers = self._carrying
         if self._delivering:
             self._carried.setText(self.tr("Delivering the parcels you carry…"))
         elif outgoing or answers:
@@ -350,7 +351,7 @@ class CollectDialog(HeadedDialog):
             problem = "\n".join(self.tr("Refused by that laptop: {why}").format(why=explain_refusal(why))
                                 for why in report.refused)
             self._show(self.describe(report), problem)
-            self._render()
+            self.refresh()
 
         def failed(exc: Exception) -> None:
             self._exchanging = False
@@ -388,19 +389,20 @@ class CollectDialog(HeadedDialog):
 
         def finished(result: nearby.DeliveryRound) -> None:
             self._delivering = False
-            self._show(describe_delivery(result), "\n".join(result.refused))
-            self._render()
+            self._show(describe_delivery(result), "\n".join(explain_refusal(why) for why in result.refused))
+            self.refresh()
             self.delivered.emit(result)
 
         def failed(exc: Exception) -> None:
             self._delivering = False
             self._failed(self.tr("Could not deliver"), exc)
-            self._render()
+            self.refresh()  # a round stopped by the network keeps what it did not deliver
 
         self._network.submit(lambda: self._courier.deliver_all(client), finished, failed)
 
     def refresh(self) -> None:
-        """Re-read what is carried (a sync delivered it)."""
+        """Re-read what is carried (an exchange, a delivery, a sync that delivered)."""
+        self._carrying = self._courier.counts()
         self._render()
 
 

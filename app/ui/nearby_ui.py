@@ -23,7 +23,7 @@ from app.ui import style
 from app.ui.main_window import MainWindow
 from app.ui.menu_actions import WindowActions
 from app.ui.nearby_collect import BrowserFactory, CollectDialog, describe_delivery
-from app.ui.nearby_share import ShareDialog, SharingFactory
+from app.ui.nearby_share import ShareDialog, SharingFactory, explain_nearby
 from app.ui.sync_controller import SyncController
 from app.ui.tasks import NetworkRunner, log_failure
 
@@ -113,9 +113,13 @@ class NearbyUi(WindowActions):
             if self.collect_dialog is not None:
                 self.collect_dialog.refresh()
 
-        def failed(exc: Exception) -> None:  # kept for the next sync; the sync status tells of the link
+        def failed(exc: Exception) -> None:
             self._delivering = False
             log_failure("Could not deliver the carried parcels", exc)
+            self.message.emit(self.tr("Could not deliver the parcels you carry: {why}. They are kept "
+                                      "for the next sync.").format(why=explain_nearby(exc)))
+            if self.collect_dialog is not None:
+                self.collect_dialog.refresh()
 
         self._network.submit(lambda: self.courier.deliver_all(client), finished, failed)
 

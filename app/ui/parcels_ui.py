@@ -39,6 +39,7 @@ from app.ui.i18n import tr_error
 from app.ui.main_window import MainWindow
 from app.ui.menu_actions import WindowActions
 from app.ui.sync_controller import SyncController
+from app.ui.sync_words import describe_failure
 from app.ui.tasks import NetworkRunner, TaskRunner, log_failure
 
 log = logging.getLogger("fieldbook.ui")
@@ -201,7 +202,9 @@ def explain(exc: Exception) -> str:
     for kind, reason in reasons:
         if isinstance(exc, kind):
             return reason
-    if isinstance(exc, SyncError | ParcelError | ValidationFailed):
+    if isinstance(exc, SyncError):
+        return describe_failure(exc)[0]  # "no connection", "the server refused the request"…
+    if isinstance(exc, ParcelError | ValidationFailed):
         return tr_error(exc)
     return translate("ParcelsUi", "an unexpected error; the log has the details")
 

@@ -1482,6 +1482,10 @@
         <source>Take the work of fellows in the room to the server, and give them your comments at once</source>
         <translation>把在场学员的工作带给服务器，并立刻把您的评语交给他们</translation>
     </message>
+    <message>
+        <source>Could not deliver the parcels you carry: {why}. They are kept for the next sync.</source>
+        <translation>无法送达您带着的同步包：{why}。它们会保留到下次同步。</translation>
+    </message>
 </context>
 <context>
     <name>ParcelsUi</name>

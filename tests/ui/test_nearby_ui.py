@@ -22,7 +22,7 @@ from app.ui.i18n import Translations
 from app.ui.main_window import MainWindow
 from app.ui.nearby_collect import CollectDialog
 from app.ui.nearby_share import ShareDialog
-from app.ui.nearby_ui import NearbyUi
+from app.ui.nearby_ui import nearby_ui
 from app.ui.review_panel import entry_header
 from app.ui.sync_controller import SyncController
 from app.ui.sync_ui import SyncUi
@@ -45,23 +45,20 @@ def _deaf(_peer: lan.Peer) -> None:
 class Window:
     """A laptop's window with the nearby actions, sharing and browsing on loopback."""
 
-    def __init__(self, machine: Laptop, courier: Callable[[], ApiClient | None] | None,
-                 multicast: bool) -> None:
+    def __init__(self, machine: Laptop, multicast: bool) -> None:
         self.runner = TaskRunner()
         self.window = MainWindow(machine.store, self.runner, Translations())
         self.sync = SyncController(machine.store, self.runner, tokens=machine.tokens,
                                    client_factory=lambda url: ApiClient(url, timeout=(3, 15)),
                                    watch_network=False)
         self.sync_ui = SyncUi(self.window, self.sync)
-        self.ui = NearbyUi(
-            self.window, machine.store, api_client=courier or self.sync.api_client,
-            role=lambda: self.sync.account().role, menu=self.window.findChild(QMenu, "menu_file"),
+        self.ui = nearby_ui(  # wired as the app wires it, sharing and browsing on loopback
+            self.window, machine.store, self.sync,
             make_sharing=lambda on_event: nearby.Sharing(machine.store, on_event, interface=LOOPBACK),
             make_browser=lambda added, removed: lan.Browser(
                 added if multicast else _deaf, removed if multicast else _deaf, interface=LOOPBACK))
         self.messages: list[str] = []
         self.ui.message.connect(self.messages.append)
-        self.sync.synced.connect(lambda _report: self.ui.deliver_carried())
         self.changed = 0
         self.ui.changed.connect(self._count_change)
         self.window.show()
@@ -88,9 +85,8 @@ class Window:
 def opened(qtbot: QtBot) -> Iterator[Callable[..., Window]]:
     made: list[Window] = []
 
-    def make(machine: Laptop, courier: Callable[[], ApiClient | None] | None = None, *,
-             multicast: bool = True) -> Window:
-        made.append(Window(machine, courier, multicast))
+    def make(machine: Laptop, *, multicast: bool = True) -> Window:
+        made.append(Window(machine, multicast))
         qtbot.waitExposed(made[-1].window)
         return made[-1]
 
@@ -190,9 +186,7 @@ def test_a_village_visit_and_the_next_one_in_the_windows(
     assert "pending server confirmation" in entry_header(handed)
 
     # In town: the trainer's sync delivers what he carries, by itself.
-    sync_now = trainer.window.findChild(QAction, "action_sync_now")
-    assert sync_now is not None and sync_now.isEnabled()
-    sync_now.trigger()
+    sync_now(qtbot, trainer)
     qtbot.waitUntil(lambda: trainer.ui.courier.counts() == (0, 1), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: any("Delivered 1 parcel(s)" in m for m in trainer.messages))
     assert "0 parcel(s) to deliver and 1 answer(s)" in collect.carried_text()
@@ -231,32 +225,37 @@ def test_sharing_before_the_first_sign_in_says_what_to_do(
     assert not dialog.sharing and child(dialog, QPushButton, "start_sharing").isEnabled()
 
 
+def sync_now(qtbot: QtBot, window: Window) -> None:
+    action = window.window.findChild(QAction, "action_sync_now")
+    assert action is not None and action.isEnabled()
+    action.trigger()
+    qtbot.waitUntil(lambda: window.sync.api_client() is not None and not window.sync.busy,
+                    timeout=WAIT_MS)
+
+
 def test_no_one_nearby_and_deliver_now(
         qtbot: QtBot, live_server: LiveServer, laptop: Callable[..., Laptop],
         opened: Callable[..., Window]) -> None:
     li, zhao = laptop("li"), laptop("zhao")
     li.store.create("lesson_plan", LESSON, author="李")
+    trainer = opened(zhao)
+    sync_now(qtbot, trainer)  # signed in and synced: nothing carried yet
     share = nearby.Sharing(li.store, interface=LOOPBACK)
     code = share.start()
     try:
         nearby.Courier(zhao.store).exchange(share.peer(), code)
     finally:
         share.close()
-    courier = ApiClient(live_server.url)
-    try:
-        trainer = opened(zhao, lambda: courier)
-        collect = open_fellows_nearby(trainer)
-        # Nobody shares any more: the empty state says what the fellow does.
-        title = child(collect, QLabel, "nearby_empty_title")
-        assert title.isVisible() and title.text() == "No one is sharing nearby yet"
-        assert not child(collect, QPushButton, "nearby_exchange").isEnabled()
-        assert "1 parcel(s) to deliver" in collect.carried_text()
-        click(qtbot, collect, "nearby_deliver")
-        qtbot.waitUntil(lambda: "Delivered 1 parcel(s)" in collect.result_text(), timeout=WAIT_MS)
-        assert trainer.ui.courier.counts() == (0, 1)
-        assert not child(collect, QPushButton, "nearby_deliver").isEnabled()
-    finally:
-        courier.close()
+    collect = open_fellows_nearby(trainer)
+    # Nobody shares any more: the empty state says what the fellow does.
+    title = child(collect, QLabel, "nearby_empty_title")
+    assert title.isVisible() and title.text() == "No one is sharing nearby yet"
+    assert not child(collect, QPushButton, "nearby_exchange").isEnabled()
+    assert "1 parcel(s) to deliver" in collect.carried_text()
+    click(qtbot, collect, "nearby_deliver")
+    qtbot.waitUntil(lambda: "Delivered 1 parcel(s)" in collect.result_text(), timeout=WAIT_MS)
+    assert trainer.ui.courier.counts() == (0, 1)
+    assert not child(collect, QPushButton, "nearby_deliver").isEnabled()
 
 
 def test_what_the_fellow_is_told_of_each_kind_of_event(qtbot: QtBot, tmp_path: Any) -> None:
