@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +243,9 @@ class Courier:
         self.folder = Path(folder) if folder is not None else default
         self.outgoing = self.folder / "outgoing"
         self.answers = self.folder / "answers"
+        # One delivery round at a time (after a sync and from the window at
+        # once): a second waits, then finds nothing left to deliver.
+        self._delivering = threading.Lock()
 
     def counts(self) -> tuple[int, int]:
         """(parcels to deliver, answers to hand back)."""
@@ -344,6 +348,10 @@ class Courier:
         the next meeting. A parcel the server refuses (expired, foreign) is
         dropped with its reason; a network failure stops the round and keeps
         the rest (raised after what was done is saved)."""
+        with self._delivering:
+            return self._deliver_all(client)
+
+    def _deliver_all(self, client: ApiClient) -> DeliveryRound:
         result = DeliveryRound()
         self._prune_answers()
         for path in self._files(self.outgoing):
