@@ -43,6 +43,7 @@ SOCKET_TIMEOUT_S = 20.0
 MAX_WRONG_CODES = 10
 LOCKED_MESSAGE = b"too many wrong pairing codes: sharing stopped"
 SESSION_PATH = "/session"
+LOOPBACK = "127.0.0.1"  # sharing here reaches only this laptop
 
 ParcelSource = Callable[[], bytes]
 AnswerSink = Callable[[bytes], bytes]
@@ -164,7 +165,7 @@ class Announcer:
         self,
         parcel_source: ParcelSource,
         answer_sink: AnswerSink,
-        interface: str = "127.0.0.1",
+        interface: str = LOOPBACK,
         on_locked: Callable[[], None] = lambda: None,
         hello: Hello = _no_hello,
     ) -> None:
@@ -251,7 +252,7 @@ def local_address() -> str:
                 address = ipaddress.IPv4Address(ip.ip)
                 if address.is_private and not address.is_loopback and not address.is_link_local:
                     private.append(ip.ip)
-    return private[0] if private else "127.0.0.1"
+    return private[0] if private else LOOPBACK
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ class Browser:
         self,
         on_added: Callable[[Peer], None],
         on_removed: Callable[[Peer], None],
-        interface: str | None = "127.0.0.1",
+        interface: str | None = LOOPBACK,
     ) -> None:
         """``interface`` None: listen on every network this laptop is on."""
         self.on_added = on_added
@@ -345,14 +346,8 @@ def parse_address(text: str) -> tuple[str, int]:
 def peer_at(host: str, port: int) -> Peer:
     """The sharing laptop at a typed address, for networks where mDNS does
     not get through. Raises ``LanError`` when nothing there is sharing."""
-    url = f"http://{host}:{port}{SESSION_PATH}"
     try:
-        with urllib.request.urlopen(url, timeout=SOCKET_TIMEOUT_S) as response:
-            found = json.loads(response.read(1024))
-    except urllib.error.HTTPError as error:
-        raise LanError(f"{error.code}: {error.reason}", error.code) from error
-    except OSError as error:
-        raise LanError(f"could not reach the laptop: {error}") from error
+        found = json.loads(_request(Peer("", "", host, port), None, "GET", SESSION_PATH, b""))
     except ValueError as error:
         raise LanError("that address is not a Fieldbook laptop sharing") from error
     if (not isinstance(found, dict) or found.get("v") != PROTOCOL_VERSION
@@ -377,11 +372,13 @@ def push_answer(peer: Peer, code: str, answer: bytes) -> bytes:
     return _request(peer, code, "PUT", "/answer", answer)
 
 
-def _request(peer: Peer, code: str, method: str, path: str, body: bytes) -> bytes:
+def _request(peer: Peer, code: str | None, method: str, path: str, body: bytes) -> bytes:
+    """One request to a sharing laptop, authenticated by the pairing code
+    (``None`` only for ``/session``, which needs none)."""
     url = f"http://{peer.host}:{peer.port}{path}"
-    mac = request_mac(code, peer.session_id, method, path, body)
     request = urllib.request.Request(url, data=body if method == "PUT" else None, method=method)
-    request.add_header(AUTH_HEADER, mac)
+    if code is not None:
+        request.add_header(AUTH_HEADER, request_mac(code, peer.session_id, method, path, body))
     try:
         with urllib.request.urlopen(request, timeout=SOCKET_TIMEOUT_S) as response:
             data = bytes(response.read(MAX_BODY_BYTES + 1))

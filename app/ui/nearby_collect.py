@@ -17,8 +17,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QRegularExpression, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator, QShowEvent
+from PySide6.QtCore import QCoreApplication, QObject, QRegularExpression, QSize, Qt, Signal
+from PySide6.QtGui import QRegularExpressionValidator, QShowEvent
 from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFrame,
@@ -47,23 +47,63 @@ BrowserFactory = Callable[[Callable[[lan.Peer], None], Callable[[lan.Peer], None
 CODE_DIGITS = 6
 
 
+class CarriedDelivery(QObject):
+    """Delivering what this laptop carries, from the window (Deliver now) or
+    after a direct sync: one round at a time, on a ``NetworkRunner``; both
+    callers hear how it went through the signals."""
+
+    started = Signal()
+    finished = Signal(object)  # DeliveryRound
+    failed = Signal(object)  # the exception; what was not delivered is kept
+
+    def __init__(self, courier: nearby.Courier, api_client: Callable[[], Any],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.courier, self._api_client = courier, api_client
+        self._network = NetworkRunner(self)
+        self.busy = False
+
+    def start(self) -> bool:
+        """Deliver now; False when this laptop is not signed in (nothing started)."""
+        client = self._api_client()
+        if client is None:
+            return False
+        if not self.busy:
+            self.busy = True
+            self.started.emit()
+            self._network.submit(lambda: self.courier.deliver_all(client), self._done, self._failed)
+        return True
+
+    def _done(self, result: nearby.DeliveryRound) -> None:
+        self.busy = False
+        self.finished.emit(result)
+
+    def _failed(self, exc: Exception) -> None:
+        self.busy = False
+        log_failure("Could not deliver the carried parcels", exc)
+        self.failed.emit(exc)
+
+
 class CollectDialog(HeadedDialog):
     """Fellows' laptops nearby, the code, Exchange; what is carried, Deliver now."""
 
-    delivered = Signal(object)  # DeliveryRound
     _found = Signal(object)  # lan.Peer, from a discovery thread
     _lost = Signal(object)
 
-    def __init__(self, courier: nearby.Courier, make_browser: BrowserFactory,
-                 api_client: Callable[[], Any], parent: QWidget | None = None) -> None:
+    def __init__(self, delivery: CarriedDelivery, make_browser: BrowserFactory,
+                 parent: QWidget | None = None) -> None:
         super().__init__("nearby_collect_dialog", "nearby", parent)
         self.setMinimumWidth(560)
-        self._courier, self._make_browser, self._api_client = courier, make_browser, api_client
+        self._delivery, self._courier, self._make_browser = delivery, delivery.courier, make_browser
         self._browser: lan.Browser | None = None
-        self._met: dict[str, str] = {}  # session id -> the fellow's name and when, once exchanged
-        self._exchanging = self._delivering = False
-        self._carrying = courier.counts()  # (to deliver, to hand back): re-read when it changes
+        # session id -> (the fellow's name, when exchanged): the list names laptops it has met
+        self._met: dict[str, tuple[str, dt.datetime]] = {}
+        self._exchanging = False
+        self._carrying = self._courier.counts()  # (to deliver, to hand back): re-read when it changes
         self._network = NetworkRunner(self)
+        delivery.started.connect(self._render)
+        delivery.finished.connect(self._on_delivered)
+        delivery.failed.connect(self._on_delivery_failed)
         self._found.connect(self._on_found)
         self._lost.connect(self._on_lost)
         self._build()
@@ -210,10 +250,6 @@ class CollectDialog(HeadedDialog):
         self.stop_browsing()
         super().done(result)
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.stop_browsing()
-        super().closeEvent(event)
-
     def peer_texts(self) -> list[str]:
         return [self._peers.item(row).text() for row in range(self._peers.count())]
 
@@ -295,8 +331,9 @@ class CollectDialog(HeadedDialog):
             if peer is None:
                 continue
             met = self._met.get(peer.session_id)
-            self._peers.item(row).setText(met or self.tr("A laptop sharing nearby ({address})").format(
-                address=peer.host))
+            self._peers.item(row).setText(
+                self.tr("{name} · exchanged at {time}").format(name=met[0], time=format_clock(met[1]))
+                if met else self.tr("A laptop sharing nearby ({address})").format(address=peer.host))
 
     def _render(self) -> None:
         self._list.set_empty(self._peers.count() == 0)
@@ -305,7 +342,7 @@ class CollectDialog(HeadedDialog):
         self._exchange.setEnabled(current is not None and len(digits) == CODE_DIGITS
                                   and not self._exchanging)
         outgoing, answers = self._carrying
-        if self._delivering:
+        if self._delivery.busy:
             self._carried.setText(self.tr("Delivering the parcels you carry…"))
         elif outgoing or answers:
             self._carried.setText(self.tr(
@@ -314,7 +351,7 @@ class CollectDialog(HeadedDialog):
                 outgoing=outgoing, answers=answers))
         else:
             self._carried.setText(self.tr("You carry nothing for anyone now."))
-        self._deliver.setEnabled(outgoing > 0 and not self._delivering)
+        self._deliver.setEnabled(outgoing > 0 and not self._delivery.busy)
 
     def _digits(self) -> str:
         return self._code.text().replace(" ", "")
@@ -333,10 +370,9 @@ class CollectDialog(HeadedDialog):
 
     def exchange(self) -> None:
         """Meet the chosen laptop with the typed code (off the GUI thread)."""
-        item = self._peers.currentItem()
-        peer = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        peer = self._peer(self._peers.currentRow())
         code = self._digits()
-        if not isinstance(peer, lan.Peer) or len(code) != CODE_DIGITS or self._exchanging:
+        if peer is None or len(code) != CODE_DIGITS or self._exchanging:
             return
         self._exchanging = True
         self._show(self.tr("Exchanging with that laptop…"), "")
@@ -344,8 +380,7 @@ class CollectDialog(HeadedDialog):
 
         def finished(report: nearby.ExchangeReport) -> None:
             self._exchanging = False
-            self._met[peer.session_id] = self.tr("{name} · exchanged at {time}").format(
-                name=report.fellow, time=format_clock(dt.datetime.now(dt.UTC)))
+            self._met[peer.session_id] = (report.fellow, dt.datetime.now(dt.UTC))
             self._relabel_peers()
             self._code.clear()
             problem = "\n".join(self.tr("Refused by that laptop: {why}").format(why=explain_refusal(why))
@@ -377,28 +412,18 @@ class CollectDialog(HeadedDialog):
 
     def deliver(self) -> None:
         """Deliver every carried parcel now (the next direct sync does it anyway)."""
-        client = self._api_client()
-        if client is None:
+        if not self._delivery.start():
             self._show("", self.tr("Sign in on this laptop to deliver the parcels you carry; they "
                                    "are kept until then."))
-            return
-        if self._delivering:
-            return
-        self._delivering = True
-        self._render()
 
-        def finished(result: nearby.DeliveryRound) -> None:
-            self._delivering = False
-            self._show(describe_delivery(result), "\n".join(explain_refusal(why) for why in result.refused))
-            self.refresh()
-            self.delivered.emit(result)
+    def _on_delivered(self, result: nearby.DeliveryRound) -> None:
+        self._show(describe_delivery(result), "\n".join(explain_refusal(why) for why in result.refused))
+        self.refresh()
 
-        def failed(exc: Exception) -> None:
-            self._delivering = False
-            self._failed(self.tr("Could not deliver"), exc)
-            self.refresh()  # a round stopped by the network keeps what it did not deliver
-
-        self._network.submit(lambda: self._courier.deliver_all(client), finished, failed)
+    def _on_delivery_failed(self, exc: Exception) -> None:
+        self._show("", self.tr("{what}: {why}").format(what=self.tr("Could not deliver"),
+                                                      why=explain_nearby(exc)))
+        self.refresh()  # a round stopped by the network keeps what it did not deliver
 
     def refresh(self) -> None:
         """Re-read what is carried (an exchange, a delivery, a sync that delivered)."""

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
@@ -38,7 +38,6 @@ from app.ui.widgets import HeadedDialog
 
 log = logging.getLogger("fieldbook.ui")
 
-LOOPBACK = "127.0.0.1"
 SharingFactory = Callable[[Callable[[SharingEvent], None]], Sharing]
 
 
@@ -155,7 +154,7 @@ class ShareDialog(HeadedDialog):
 
     def code(self) -> str:
         """The pairing code shown (digits only), or '' when not sharing."""
-        return self._code.text().replace(" ", "") if self.sharing else ""
+        return (self._sharing.pairing_code or "") if self._sharing is not None else ""
 
     def address(self) -> str:
         """Where a trainer's laptop reaches this one ("192.168.43.27:53211"), or ''."""
@@ -180,7 +179,7 @@ class ShareDialog(HeadedDialog):
                 "Turn sharing on when the trainer is here. It stays on only while this window is open."))
             return
         self._code.setText(spaced_code(sharing.pairing_code or ""))
-        if sharing.interface == LOOPBACK:
+        if sharing.interface == lan.LOOPBACK:
             self._where.setText(self.tr(
                 "This laptop is not on a Wi-Fi or hotspot, so no one can reach it. Join the same "
                 "one as the trainer, then stop and start sharing again."))
@@ -248,10 +247,6 @@ class ShareDialog(HeadedDialog):
         self._events.clear()
         self._show_problem("")
         super().done(result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.stop()
-        super().closeEvent(event)
 
     # --- what the trainer's laptop did ---
 

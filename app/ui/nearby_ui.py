@@ -22,10 +22,9 @@ from app.sync import lan, nearby
 from app.ui import style
 from app.ui.main_window import MainWindow
 from app.ui.menu_actions import WindowActions
-from app.ui.nearby_collect import BrowserFactory, CollectDialog, describe_delivery
+from app.ui.nearby_collect import BrowserFactory, CarriedDelivery, CollectDialog, describe_delivery
 from app.ui.nearby_share import ShareDialog, SharingFactory, explain_nearby
 from app.ui.sync_controller import SyncController
-from app.ui.tasks import NetworkRunner, log_failure
 
 log = logging.getLogger("fieldbook.ui")
 
@@ -50,12 +49,13 @@ class NearbyUi(WindowActions):
                  flush: Callable[[], None] = lambda: None) -> None:
         super().__init__(window)
         self._store = store
-        self._api_client, self._role, self._flush = api_client, role, flush
+        self._role, self._flush = role, flush
         self._make_sharing = make_sharing or default_sharing(store)
         self._make_browser = make_browser or default_browser()
         self.courier = nearby.Courier(store)
-        self._network = NetworkRunner(self)
-        self._delivering = False
+        self.delivery = CarriedDelivery(self.courier, api_client, self)
+        self.delivery.finished.connect(lambda result: self.message.emit(describe_delivery(result)))
+        self.delivery.failed.connect(self._delivery_failed)
         self.share_dialog: ShareDialog | None = None
         self.collect_dialog: CollectDialog | None = None
         self.share_action = self.make_action("action_share_nearby", self.open_share, style.icon("nearby"))
@@ -92,8 +92,7 @@ class NearbyUi(WindowActions):
 
     def open_collect(self) -> CollectDialog:
         if self.collect_dialog is None:
-            self.collect_dialog = CollectDialog(self.courier, self._make_browser, self._api_client,
-                                                self._window)
+            self.collect_dialog = CollectDialog(self.delivery, self._make_browser, self._window)
         self.collect_dialog.refresh()
         self.collect_dialog.open()
         return self.collect_dialog
@@ -102,26 +101,12 @@ class NearbyUi(WindowActions):
 
     def deliver_carried(self) -> None:
         """After a direct sync: deliver what this laptop carries, if anything."""
-        client = self._api_client()
-        if client is None or self._delivering or not self.courier.counts()[0]:
-            return
-        self._delivering = True
+        if self.courier.counts()[0]:
+            self.delivery.start()
 
-        def finished(result: nearby.DeliveryRound) -> None:
-            self._delivering = False
-            self.message.emit(describe_delivery(result))
-            if self.collect_dialog is not None:
-                self.collect_dialog.refresh()
-
-        def failed(exc: Exception) -> None:
-            self._delivering = False
-            log_failure("Could not deliver the carried parcels", exc)
-            self.message.emit(self.tr("Could not deliver the parcels you carry: {why}. They are kept "
-                                      "for the next sync.").format(why=explain_nearby(exc)))
-            if self.collect_dialog is not None:
-                self.collect_dialog.refresh()
-
-        self._network.submit(lambda: self.courier.deliver_all(client), finished, failed)
+    def _delivery_failed(self, exc: Exception) -> None:
+        self.message.emit(self.tr("Could not deliver the parcels you carry: {why}. They are kept "
+                                  "for the next sync.").format(why=explain_nearby(exc)))
 
     def shutdown(self) -> None:
         """At quit: stop sharing and browsing."""

@@ -32,6 +32,7 @@ from app.errors import (
     ParcelTruncated,
     ValidationFailed,
 )
+from app.i18n_marker import QT_TRANSLATE_NOOP
 from app.models.store import Store
 from app.sync import parcels
 from app.sync.errors import SyncError
@@ -170,38 +171,41 @@ class ParcelsUi(WindowActions):
     def _failed(self, what: str) -> Callable[[Exception], None]:
         def report(exc: Exception) -> None:
             log_failure(what, exc)
-            self.message.emit(self.tr("{what}: {why}").format(what=what, why=self.explain(exc)))
+            self.message.emit(self.tr("{what}: {why}").format(what=what, why=explain(exc)))
 
         return report
-
-    def explain(self, exc: Exception) -> str:
-        return explain(exc)
-
 
 def translate(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
 
 
+# Each parcel refusal in words a person can act on; one table serves an error
+# raised here and one another laptop reported by its default message.
+_PARCEL_REASONS: tuple[tuple[type[ParcelError], str], ...] = (
+    (ParcelNotReady, QT_TRANSLATE_NOOP(
+        "ParcelsUi", "this computer has not signed in since parcels came; sign in once "
+        "with a connection")),
+    (NotAParcel, QT_TRANSLATE_NOOP(
+        "ParcelsUi", "this file is not a parcel of this kind (an answer is imported, an "
+        "outgoing parcel is delivered)")),
+    (ParcelTruncated, QT_TRANSLATE_NOOP("ParcelsUi", "the file is cut short; copy it again from the stick")),
+    (ParcelTampered, QT_TRANSLATE_NOOP(
+        "ParcelsUi", "the file is damaged or was changed; nothing was applied")),
+    (ParcelForeign, QT_TRANSLATE_NOOP("ParcelsUi", "this parcel belongs to another computer or account")),
+    (ParcelExpired, QT_TRANSLATE_NOOP("ParcelsUi", "this parcel is too old; export a new one")),
+    (ParcelTooNew, QT_TRANSLATE_NOOP(
+        "ParcelsUi", "this parcel comes from a newer Fieldbook; update Fieldbook")),
+    (ParcelTooLarge, QT_TRANSLATE_NOOP("ParcelsUi", "this parcel is too large")),
+)
+
+
 def explain(exc: Exception) -> str:
     """A parcel's refusal in the user's language: what is wrong and what to do."""
-    reasons: list[tuple[type[Exception], str]] = [
-        (ParcelNotReady, translate(
-            "ParcelsUi", "this computer has not signed in since parcels came; sign in once "
-            "with a connection")),
-        (NotAParcel, translate(
-            "ParcelsUi", "this file is not a parcel of this kind (an answer is imported, an "
-            "outgoing parcel is delivered)")),
-        (ParcelTruncated, translate("ParcelsUi", "the file is cut short; copy it again from the stick")),
-        (ParcelTampered, translate("ParcelsUi", "the file is damaged or was changed; nothing was applied")),
-        (ParcelForeign, translate("ParcelsUi", "this parcel belongs to another computer or account")),
-        (ParcelExpired, translate("ParcelsUi", "this parcel is too old; export a new one")),
-        (ParcelTooNew, translate("ParcelsUi", "this parcel comes from a newer Fieldbook; update Fieldbook")),
-        (ParcelTooLarge, translate("ParcelsUi", "this parcel is too large")),
-        (OSError, translate("ParcelsUi", "the file cannot be read or written ({error})").format(error=exc)),
-    ]
-    for kind, reason in reasons:
+    for kind, reason in _PARCEL_REASONS:
         if isinstance(exc, kind):
-            return reason
+            return translate("ParcelsUi", reason)
+    if isinstance(exc, OSError):
+        return translate("ParcelsUi", "the file cannot be read or written ({error})").format(error=exc)
     if isinstance(exc, SyncError):
         return describe_failure(exc)[0]  # "no connection", "the server refused the request"…
     if isinstance(exc, ParcelError | ValidationFailed):
@@ -209,17 +213,12 @@ def explain(exc: Exception) -> str:
     return translate("ParcelsUi", "an unexpected error; the log has the details")
 
 
-_REFUSAL_KINDS: tuple[type[ParcelError], ...] = (
-    ParcelNotReady, NotAParcel, ParcelTruncated, ParcelTampered, ParcelForeign, ParcelExpired,
-    ParcelTooNew, ParcelTooLarge)
-
-
 def explain_refusal(words: str) -> str:
     """A refusal another laptop reported in the error's own (English) words,
     in the user's language when it is one of the parcel refusals."""
-    for kind in _REFUSAL_KINDS:
+    for kind, reason in _PARCEL_REASONS:
         if words == kind.default_message:
-            return explain(kind())
+            return translate("ParcelsUi", reason)
     return words
 
 

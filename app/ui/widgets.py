@@ -362,11 +362,6 @@ class DateFilterEdit(TypedDateEdit):
         self.setDate(self.minimumDate())
 
 
-__all__ = ["LAST_DATE", "NO_DATE", "READ_ONLY_FLAGS", "DateFilterEdit", "TypedDateEdit",
-           "filter_combo", "make_button", "read_only_flags", "refill_combo",
-           "select_all_on_focus", "set_bold", "to_qdate"]
-
-
 class HeadedDialog(QDialog):
     """A dialog that opens with an icon, a heading and a sentence of what it
     is for (the room's two dialogs); ``retranslate`` sets every text and runs
@@ -401,3 +396,8 @@ class HeadedDialog(QDialog):
 
     def retranslate(self) -> None:
         raise NotImplementedError
+
+
+__all__ = ["LAST_DATE", "NO_DATE", "READ_ONLY_FLAGS", "DateFilterEdit", "HeadedDialog", "TypedDateEdit",
+           "filter_combo", "make_button", "read_only_flags", "refill_combo",
+           "select_all_on_focus", "set_bold", "to_qdate"]

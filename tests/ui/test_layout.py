@@ -220,13 +220,12 @@ def test_the_nearby_dialogs_fit_and_show_their_words_whole(
     from PySide6.QtWidgets import QLineEdit, QPushButton
 
     from app.sync import lan, nearby
-    from app.ui.nearby_collect import CollectDialog
+    from app.ui.nearby_collect import CarriedDelivery, CollectDialog
     from app.ui.nearby_share import ShareDialog
 
     translations.install(language)
-    collect = CollectDialog(nearby.Courier(store),
-                            lambda added, removed: lan.Browser(added, removed, interface="127.0.0.1"),
-                            lambda: None)
+    collect = CollectDialog(CarriedDelivery(nearby.Courier(store), lambda: None),
+                            lambda added, removed: lan.Browser(added, removed, interface="127.0.0.1"))
     share = ShareDialog(lambda on_event: nearby.Sharing(store, on_event, interface="127.0.0.1"))
     for dialog in (collect, share):
         qtbot.addWidget(dialog)
